@@ -1,0 +1,1 @@
+"""HTTP and websocket service, CLI, web pages and storage."""

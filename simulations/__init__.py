@@ -1,0 +1,1 @@
+"""Event-driven simulation, demand generation, replay, KPIs, reports and sweeps."""
