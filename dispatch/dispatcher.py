@@ -80,7 +80,7 @@ class Dispatcher:
         raise NotImplementedError
 
     def book(self, offer_id: str, now: Seconds) -> list[DispatchEvent]:
-        """Accept an offer; raises ``dispatch.errors.OfferError`` if expired or no longer feasible."""
+        """Accept an offer; raises ``OfferError`` if expired or no longer feasible."""
         raise NotImplementedError
 
     def cancel(

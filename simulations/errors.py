@@ -3,7 +3,7 @@
 Hierarchy::
 
     SimulationError
-    ├── ScenarioError     a scenario file is missing or has a bad value (named, with what is allowed)
+    ├── ScenarioError     a scenario file is missing or has a bad value
     ├── RequestLogError   a request log row is malformed (row number and field named)
     └── ReplayMismatchError  a replay did not reproduce the recorded outcome
 """
