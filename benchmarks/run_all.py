@@ -6,7 +6,8 @@ after another, in file-name order, so no two compete for the two cores. A failin
 section says that it failed and shows the end of its stderr; the others still run.
 
 Usage: ``python benchmarks/run_all.py [--only NAME ...]`` (``make bench`` runs them all). With
-``--only``, the other sections are kept from the previous RESULTS.md.
+``--only``, the other sections are kept: each section is stored in ``benchmarks/results/NAME.md``
+and RESULTS.md is assembled from all of them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
-MARK = "<!-- section: {} -->"
+SECTIONS = HERE / "results"
 
 
 def machine_line() -> str:
@@ -43,11 +43,7 @@ def machine_line() -> str:
 
 
 def previous_sections() -> dict[str, str]:
-    if not RESULTS.exists():
-        return {}
-    text = RESULTS.read_text()
-    parts = re.split(r"<!-- section: (\S+) -->\n", text)
-    return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+    return {path.stem: path.read_text() for path in sorted(SECTIONS.glob("*.md"))}
 
 
 def main() -> int:
@@ -85,8 +81,11 @@ def main() -> int:
         "Each section names the command that produced it; comparisons are between peers "
         "measured in the same run, given as ratios.\n\n"
     )
+    SECTIONS.mkdir(exist_ok=True)
+    for name, text in sections.items():
+        (SECTIONS / f"{name}.md").write_text(text)
     body = "".join(
-        MARK.format(name) + "\n" + sections[name].rstrip() + "\n\n"
+        sections[name].rstrip() + "\n\n"
         for name in sorted(sections)
         if (HERE / f"bench_{name}.py").exists()
     )
