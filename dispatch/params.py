@@ -41,6 +41,8 @@ class ServiceParams:
         OR-Tools wall-time limit per re-optimization (the only non-integer: a solver budget).
     candidate_vehicles : int
         At most this many vehicles, nearest by travel-time bound first, are tried per request.
+    pooling : bool
+        False: a vehicle carries one booking at a time (the "no pooling" policy to compare with).
     """
 
     max_walk_m: Metres = 300
@@ -57,6 +59,7 @@ class ServiceParams:
     reoptimize_interval_s: Seconds = 300
     reoptimize_time_limit_s: float = 2.0
     candidate_vehicles: int = 20
+    pooling: bool = True
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ServiceParams:
