@@ -1,0 +1,28 @@
+"""FastAPI dependency aliases shared by the routers (``Annotated`` style)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from api.service import DispatchService
+
+__all__ = ["ServiceDep", "SessionDep", "get_service"]
+
+
+def get_service(request: Request) -> DispatchService:
+    """The app's :class:`DispatchService` (``app.state.service``)."""
+    service: DispatchService = request.app.state.service
+    return service
+
+
+def _session(service: Annotated[DispatchService, Depends(get_service)]) -> Iterator[Session]:
+    with Session(service.engine) as session:
+        yield session
+
+
+ServiceDep = Annotated[DispatchService, Depends(get_service)]
+SessionDep = Annotated[Session, Depends(_session)]

@@ -1,0 +1,1 @@
+"""Alembic migrations of the Noriai schema (run by ``api.storage.migrate`` at startup)."""
