@@ -19,7 +19,9 @@ __all__ = [
     "Offered",
     "PickedUp",
     "PlanChanged",
+    "PromiseAtRisk",
     "Rejected",
+    "Reoptimized",
 ]
 
 
@@ -93,3 +95,29 @@ class NoShow(DispatchEvent):
 @dataclass(frozen=True, slots=True)
 class Expired(DispatchEvent):
     request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseAtRisk(DispatchEvent):
+    """A position update made a planned stop later than its promise (or ride/shift limit).
+
+    ``kind`` is "pickup", "dropoff", "ride" or "shift_end"; ``planned`` the planned time (or
+    ride seconds) and ``limit`` the promised latest (or maximum). Emitted once per broken item.
+    """
+
+    vehicle_id: str
+    request_id: str
+    kind: str
+    planned: Seconds
+    limit: Seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Reoptimized(DispatchEvent):
+    """A re-optimization ran. ``adopted`` tells whether its plans replaced the current ones;
+    costs are total driving plus dwelling seconds of all plans before and after."""
+
+    adopted: bool
+    cost_before: int
+    cost_after: int
+    reason: str

@@ -13,6 +13,7 @@ from routing.types import LatLon, Metres, NodeId, Seconds
 
 __all__ = [
     "Access",
+    "Booking",
     "CancelledBy",
     "Channel",
     "Offer",
@@ -143,9 +144,11 @@ class Request:
     depart_at : Seconds or None
         Earliest departure from the origin stop, seconds since midnight.
     passengers : int
-        Riders travelling together (>= 1), each taking one seat.
+        Riders travelling together (>= 1).
     wheelchairs : int
-        How many of them need a wheelchair place (0 .. passengers).
+        How many of them need a wheelchair place (0 .. passengers). A wheelchair rider takes a
+        wheelchair place, every other rider a seat: the party uses ``passengers - wheelchairs``
+        seats and ``wheelchairs`` wheelchair places.
     channel : Channel
         App, TV or phone.
     rider_id : str or None
@@ -225,7 +228,14 @@ class PlannedStop:
     departure : Seconds
         Planned departure time (after waiting for ``earliest`` and dwelling).
     passengers, wheelchairs : int
-        Boarding (pickup) or alighting (drop-off) counts.
+        Boarding (pickup) or alighting (drop-off) counts; seats used are
+        ``passengers - wheelchairs``.
+    max_ride_s : Seconds or None
+        The request's maximum ride time (drop-off arrival minus pickup departure); None means
+        no limit.
+    picked_up_at : Seconds or None
+        On a drop-off stop of a rider already on board: when the vehicle left the pickup
+        (the ride-time clock started); None otherwise.
     """
 
     request_id: RequestId
@@ -237,6 +247,8 @@ class PlannedStop:
     departure: Seconds
     passengers: int
     wheelchairs: int
+    max_ride_s: Seconds | None = None
+    picked_up_at: Seconds | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +264,9 @@ class Plan:
     locked : bool
         True when ``stops[0]`` is locked (the vehicle is already driving there).
     version : int
-        Increases by one every time the plan changes (the tablet's ``route_version``).
+        Increases by one every time the plan changes (the tablet's ``route_version``): a stop
+        added, removed, reordered or its window changed. Re-timing alone (new ``arrival`` /
+        ``departure`` after a position update) and locking do not count as a change.
     """
 
     vehicle_id: VehicleId
@@ -313,3 +327,37 @@ class VehicleState:
     onboard: tuple[RequestId, ...] = ()
     plan: Plan | None = None
     retired: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """A booked request as the rider and the operator see it.
+
+    Attributes
+    ----------
+    request : Request
+        What the rider asked for.
+    offer : Offer
+        The offer that was booked (the promise: windows and stops).
+    status : RequestStatus
+        Current lifecycle state (assigned, onboard, completed, cancelled, no_show ...).
+    vehicle_id : VehicleId or None
+        Vehicle currently serving it (None once cancelled or a no-show).
+    planned_pickup, planned_dropoff : Seconds or None
+        Planned vehicle arrival at the pickup / drop-off stop in the current plan; None when
+        that stop is no longer planned (done or cancelled).
+    picked_up_at, dropped_off_at : Seconds or None
+        When the rider boarded / alighted (None until it happened).
+    max_ride_s : Seconds
+        Maximum ride time promised for this trip.
+    """
+
+    request: Request
+    offer: Offer
+    status: RequestStatus
+    vehicle_id: VehicleId | None
+    planned_pickup: Seconds | None
+    planned_dropoff: Seconds | None
+    picked_up_at: Seconds | None
+    dropped_off_at: Seconds | None
+    max_ride_s: Seconds

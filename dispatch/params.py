@@ -43,6 +43,12 @@ class ServiceParams:
         At most this many vehicles, nearest by travel-time bound first, are tried per request.
     pooling : bool
         False: a vehicle carries one booking at a time (the "no pooling" policy to compare with).
+    candidate_stops : int
+        At most this many virtual stops, nearest first, are tried at each end of a trip.
+    walk_cost_weight : float
+        Insertion cost of one second of rider walking, in seconds of added vehicle time.
+    reoptimize_seed : int
+        Seed passed to the re-optimizer (its search is deterministic for a given seed).
     """
 
     max_walk_m: Metres = 300
@@ -60,6 +66,9 @@ class ServiceParams:
     reoptimize_time_limit_s: float = 2.0
     candidate_vehicles: int = 20
     pooling: bool = True
+    candidate_stops: int = 3
+    walk_cost_weight: float = 0.2
+    reoptimize_seed: int = 0
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ServiceParams:
