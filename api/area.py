@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from api.errors import ConfigError
 from api.settings import Settings
 from dispatch.area import ServiceArea
+from dispatch.model import Access
+from dispatch.params import ServiceParams
 from routing.graph import RoadGraph
 from routing.oracle import TravelTimeOracle
 from routing.snap import node_snapper
@@ -147,6 +150,74 @@ def load_places(path: Path) -> tuple[NamedPlaceSpec, ...]:
     return tuple(places)
 
 
+class WalkingStopArea:
+    """:class:`dispatch.area.ServiceArea` over :class:`routing.walking.WalkingAccess`.
+
+    Used while ``dispatch.stop_area.VirtualStopArea`` is not available; same semantics:
+    a point is inside the area when a road node lies within ``contains_m`` metres.
+    """
+
+    def __init__(
+        self,
+        graph: RoadGraph,
+        stops: Sequence[VirtualStop],
+        *,
+        walk_speed_mps: float,
+        contains_m: Metres,
+    ) -> None:
+        from routing.walking import WalkingAccess
+
+        self._graph = graph
+        self._walking = WalkingAccess(graph, stops)
+        self._speed = walk_speed_mps
+        self._contains_m = contains_m
+
+    def contains(self, point: LatLon) -> bool:
+        """True when a road node is within ``contains_m`` metres."""
+        _, distance = node_snapper(self._graph).nearest(point.lat, point.lon)
+        return distance <= self._contains_m
+
+    def access(self, point: LatLon, *, max_walk_m: Metres) -> Sequence[Access]:
+        """Stops reachable on foot within ``max_walk_m``, nearest first."""
+        return [
+            Access(
+                node=stop.node,
+                stop_id=stop.id,
+                name=stop.name,
+                point=LatLon(stop.lat, stop.lon),
+                walk_m=walk_m,
+                walk_s=math.ceil(walk_m / self._speed),
+            )
+            for stop, walk_m in self._walking.reachable(point.lat, point.lon, max_walk_m=max_walk_m)
+        ]
+
+    def door(self, point: LatLon) -> Access:
+        """The nearest road node, reached on foot in a straight line."""
+        node, walk_m = node_snapper(self._graph).nearest(point.lat, point.lon)
+        return Access(
+            node=node,
+            stop_id=f"door:{node}",
+            name="",
+            point=LatLon(float(self._graph.node_lat[node]), float(self._graph.node_lon[node])),
+            walk_m=walk_m,
+            walk_s=math.ceil(walk_m / self._speed),
+        )
+
+
+def _walking_area(
+    graph: RoadGraph, stops: tuple[VirtualStop, ...], settings: Settings
+) -> ServiceArea:
+    params = ServiceParams()
+    try:
+        from dispatch.stop_area import VirtualStopArea  # type: ignore[import-not-found]
+    except ImportError:
+        return WalkingStopArea(
+            graph, stops, walk_speed_mps=params.walk_speed_mps, contains_m=settings.max_walk_m
+        )
+    area: ServiceArea = VirtualStopArea(graph, stops)
+    return area
+
+
 def build_service_area(settings: Settings) -> ServiceAreaBundle:
     """Load the map, generate virtual stops, build the oracle and the walking-access area.
 
@@ -157,10 +228,8 @@ def build_service_area(settings: Settings) -> ServiceAreaBundle:
     ConfigError
         When the places file is malformed.
     """
-    from dispatch.stop_area import VirtualStopArea
-    from routing.matrix import GraphOracle
-
     from routing.load import load_graph
+    from routing.matrix import GraphOracle
     from routing.stops import generate_stops
 
     if settings.osm is None and settings.place is None:
@@ -170,8 +239,8 @@ def build_service_area(settings: Settings) -> ServiceAreaBundle:
     else:
         graph = load_graph(settings.osm, place=settings.place, cache_dir=settings.cache_dir)
     stops = generate_stops(graph)
-    oracle = GraphOracle(graph, [stop.node for stop in stops])
-    area = VirtualStopArea(graph, stops)
+    oracle = GraphOracle(graph, nodes=[stop.node for stop in stops])
+    area = _walking_area(graph, stops, settings)
     if settings.places_file is not None:
         places = load_places(settings.places_file)
     elif settings.osm is None and settings.place is None:

@@ -78,3 +78,24 @@ def serve(
 def register(app: typer.Typer) -> None:
     """Add ``serve`` to the noriai app."""
     app.command("serve")(serve)
+
+
+def main() -> None:
+    """``python -m api.cli_serve ...``: the serve command alone (same as ``noriai serve``)."""
+    import sys
+
+    from api.errors import ApiError
+    from dispatch.errors import DispatchError
+    from routing.errors import RoutingError
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command()(serve)
+    try:
+        app()
+    except (ApiError, DispatchError, RoutingError, FileNotFoundError) as error:
+        print(f"noriai: error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

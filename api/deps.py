@@ -20,7 +20,7 @@ def get_service(request: Request) -> DispatchService:
 
 
 def _session(service: Annotated[DispatchService, Depends(get_service)]) -> Iterator[Session]:
-    with Session(service.engine) as session:
+    with Session(service.engine, expire_on_commit=False) as session:
         yield session
 
 

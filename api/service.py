@@ -233,7 +233,7 @@ class DispatchService:
         existing = self._days.get(day)
         if existing is not None:
             return existing
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             rows = session.exec(select(VehicleRow).where(col(VehicleRow.retired_at).is_(None)))
             vehicles = [self._vehicle(row) for row in rows]
         dispatcher = Dispatcher(
@@ -265,7 +265,7 @@ class DispatchService:
         """Rebuild every stored day from yesterday on; check them against the booking rows."""
         yesterday = self.clock.today() - dt.timedelta(days=1)
         report = {"days": 0, "bookings": 0, "missing_in_plan": 0, "orphans_cancelled": 0}
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             states = session.exec(select(DayState).where(DayState.service_day >= yesterday)).all()
             for state in states:
                 dispatcher = self._restore(state.service_day, state.snapshot)
@@ -316,7 +316,7 @@ class DispatchService:
         """Commit the day's snapshot, booking statuses named by ``events`` and ``extra`` rows."""
         snapshot = _dumps(dispatcher.snapshot())
         try:
-            with Session(self.engine) as session:
+            with Session(self.engine, expire_on_commit=False) as session:
                 state = session.get(DayState, day)
                 if state is None:
                     state = DayState(service_day=day, snapshot=snapshot, revision=1)
@@ -348,7 +348,7 @@ class DispatchService:
 
     def _reload(self, day: dt.date) -> None:
         """Throw away the in-memory day and rebuild it from its stored snapshot."""
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             state = session.get(DayState, day)
         if state is None:
             self._days.pop(day, None)
@@ -365,11 +365,11 @@ class DispatchService:
     # --- riders ----------------------------------------------------------------------------
     def place(self, place_id: str) -> NamedPlace | None:
         """A named place by id."""
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             return session.get(NamedPlace, place_id)
 
     def _seed_places(self) -> None:
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             for spec in self.bundle.places:
                 row = session.get(NamedPlace, spec.id) or NamedPlace(
                     id=spec.id, name=spec.name, lat=spec.lat, lon=spec.lon
@@ -421,7 +421,7 @@ class DispatchService:
         """
 
         def work() -> tuple[int, Booking, bool, dt.date | None, list[DispatchEvent]]:
-            with Session(self.engine) as session:
+            with Session(self.engine, expire_on_commit=False) as session:
                 if idempotency_key is not None:
                     record = session.exec(
                         select(IdempotencyRecord).where(
@@ -551,7 +551,7 @@ class DispatchService:
                     reason=f"status_{status}",
                 )
             events = dispatcher.cancel(booking.id, by, self.clock.seconds_now(day), reason=reason)
-            with Session(self.engine) as session:
+            with Session(self.engine, expire_on_commit=False) as session:
                 row = session.get(Booking, booking.id)
             assert row is not None
             row.status = self._status(dispatcher, booking.id) or RequestStatus.CANCELLED.value
@@ -606,7 +606,7 @@ class DispatchService:
         vehicle = self._vehicle(row)
 
         def work() -> list[tuple[dt.date, list[DispatchEvent]]]:
-            with Session(self.engine) as session:
+            with Session(self.engine, expire_on_commit=False) as session:
                 if session.get(VehicleRow, row.id) is not None:
                     raise Problem(409, f"vehicle {row.id} exists already; pick another id")
                 session.add(row)
@@ -631,7 +631,7 @@ class DispatchService:
         """Mark retired and stop new work in every loaded day (booked riders are moved)."""
 
         def work() -> tuple[VehicleRow, list[tuple[dt.date, list[DispatchEvent]]]]:
-            with Session(self.engine) as session:
+            with Session(self.engine, expire_on_commit=False) as session:
                 row = session.get(VehicleRow, vehicle_id)
                 if row is None:
                     raise Problem(404, f"no vehicle {vehicle_id}; list them with GET /v1/vehicles")
@@ -666,7 +666,7 @@ class DispatchService:
         """
 
         def work() -> tuple[int, list[tuple[dt.date, list[DispatchEvent]]]]:
-            with Session(self.engine) as session:
+            with Session(self.engine, expire_on_commit=False) as session:
                 rows = session.exec(select(Booking).where(Booking.rider_id == rider_id)).all()
             active = []
             for row in rows:
@@ -691,7 +691,7 @@ class DispatchService:
                 row.cancelled_by = CancelledBy.RIDER.value
                 self._persist(row.service_day, dispatcher, events, [row])
                 published.append((row.service_day, list(events)))
-            with Session(self.engine) as session:
+            with Session(self.engine, expire_on_commit=False) as session:
                 session.execute(
                     update(Booking)
                     .where(col(Booking.rider_id) == rider_id)
@@ -720,7 +720,7 @@ class DispatchService:
     def anonymise_history(self) -> int:
         """Unlink finished bookings of past days from riders without consent (returns count)."""
         today = self.clock.today()
-        with Session(self.engine) as session:
+        with Session(self.engine, expire_on_commit=False) as session:
             consenting = select(Rider.id).where(col(Rider.consent_personal_data).is_(True))
             result = session.execute(
                 update(Booking)
@@ -754,8 +754,13 @@ class DispatchService:
         await self.call(self.anonymise_history)
 
     async def reoptimize(self, day: dt.date) -> list[DispatchEvent]:
-        """Re-optimize one day: problem on the Dispatcher thread, solve on the solver thread."""
-        from dispatch.pdp import PdpProblem, solve_pdp
+        """Re-optimize one day: problem on the Dispatcher thread, solve on the solver thread.
+
+        The solve (OR-Tools, seconds) never runs on the event loop or the Dispatcher thread, so
+        quotes and bookings go on meanwhile; ``apply_reoptimization`` then adopts the result
+        only if it is still consistent with what changed during the solve.
+        """
+        from dispatch.reoptimize import solve_reoptimization
 
         problem = await self.call(
             lambda: self.dispatcher(day).reoptimization_problem(self.clock.seconds_now(day))
@@ -763,18 +768,9 @@ class DispatchService:
         if problem is None:
             return []
         loop = asyncio.get_running_loop()
-        if isinstance(problem, PdpProblem):
-            if not problem.tasks:
-                return []
-            solution: Any = await loop.run_in_executor(
-                self._solver,
-                lambda: solve_pdp(problem, time_limit_s=self.reoptimize_time_limit_s),
-            )
-        else:
-            solve = getattr(problem, "solve", None)
-            if solve is None:
-                return []
-            solution = await loop.run_in_executor(self._solver, solve)
+        solution = await loop.run_in_executor(
+            self._solver, functools.partial(solve_reoptimization, problem)
+        )
         events = await self.mutate(day, lambda d, now: d.apply_reoptimization(solution, now))
         self.reoptimizations += 1
         return events

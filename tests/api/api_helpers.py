@@ -1,0 +1,188 @@
+"""Helpers for the API tests: real ``noriai serve`` processes on 127.0.0.1.
+
+Every backend test runs twice, on SQLite (a file) and on PostgreSQL (a fresh database per
+server, from ``NORIAI_TEST_POSTGRES_URL``, which ``make test`` sets from ``.services.env``;
+under ``CI=true`` a missing URL fails instead of skipping).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+OPERATOR_TOKEN = "nr_o_test-operator-token-0123456789"
+TOKYO = ZoneInfo("Asia/Tokyo")
+ROOT = Path(__file__).resolve().parents[2]
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need(condition: bool, why: str) -> None:
+    """Skip locally when a resource is missing; fail under CI=true (as tests/conftest.py)."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"{why} (required when CI=true)")
+        pytest.skip(why)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A ``noriai serve`` subprocess and an HTTP client for it."""
+
+    db_url: str
+    log_path: Path
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 90.0) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "api.cli_serve",
+                "--db",
+                self.db_url,
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server did not answer within {timeout_s} s:\n{self.log_tail()}")
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NORIAI_")}
+    for key in ("NORIAI_SHARED_DATA", "NORIAI_TEST_POSTGRES_URL"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    env.update(
+        NORIAI_OPERATOR_TOKEN=OPERATOR_TOKEN,
+        NORIAI_REOPTIMIZE_INTERVAL_S="5",
+        NORIAI_TICK_INTERVAL_S="1",
+        NORIAI_TIMEZONE="Asia/Tokyo",
+        NORIAI_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class PostgresDatabase:
+    """A throw-away database on the test PostgreSQL server."""
+
+    admin_url: str
+    name: str = field(default_factory=lambda: "noriai_t_" + secrets.token_hex(4))
+
+    @property
+    def url(self) -> str:
+        base = self.admin_url.rsplit("/", 1)[0]
+        return f"{base}/{self.name}"
+
+    def _admin(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(
+            self.admin_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+        )
+
+    def create(self) -> None:
+        with self._admin() as connection:
+            connection.execute(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self) -> None:
+        with self._admin() as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def postgres_admin_url() -> str:
+    url = os.environ.get("NORIAI_TEST_POSTGRES_URL", "")
+    need(bool(url), "NORIAI_TEST_POSTGRES_URL is not set; run `make services` (or make test)")
+    return url
+
+
+def register(server: Server) -> tuple[str, httpx.Client]:
+    """A new rider: (id, client carrying its token)."""
+    response = httpx.post(server.base_url + "/v1/riders", json={})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return body["id"], server.client(body["token"])
+
+
+def soon(minutes: int = 30) -> str:
+    """An ISO datetime ``minutes`` from now in Tokyo time, with its offset."""
+    moment = dt.datetime.now(TOKYO) + dt.timedelta(minutes=minutes)
+    return moment.replace(microsecond=0).isoformat()
+
+
+def quote_body(
+    origin: dict[str, float], destination: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "origin": {"lat": origin["lat"], "lon": origin["lon"]},
+        "destination": destination,
+        "depart_at": soon(),
+        "passengers": 1,
+    }
+    body.update(extra)
+    return body
