@@ -7,17 +7,21 @@ into a :class:`routing.graph.RoadGraph` exactly as the loader would (CSR order b
 
 from __future__ import annotations
 
+import atexit
+import functools
 import itertools
 import math
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from routing.geo import LocalProjection, haversine_m
 from routing.graph import RoadGraph
 
-__all__ = ["ORIGIN", "Road", "build_graph", "grid_graph", "latlon_of"]
+__all__ = ["ORIGIN", "Road", "build_graph", "grid_graph", "latlon_of", "real_graph"]
 
 ORIGIN = LocalProjection(35.0, 139.0)
 """Reference point of the metre coordinates used by the builders."""
@@ -117,3 +121,15 @@ def grid_graph(rows: int, cols: int, *, spacing_m: float = 100.0) -> RoadGraph:
             if r + 1 < rows:
                 roads.append(Road(node, node + cols, name=f"Col {c} Avenue"))
     return build_graph(nodes, roads, source=f"grid {rows}x{cols}")
+
+
+_CACHE = tempfile.TemporaryDirectory(prefix="noriai-test-graphs-")
+atexit.register(_CACHE.cleanup)
+
+
+@functools.cache
+def real_graph(path: Path) -> RoadGraph:
+    """Load a real OSM extract once per test process, with a temporary graph cache."""
+    from routing.load import load_graph
+
+    return load_graph(path, cache_dir=Path(_CACHE.name))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
-from graph_builders import Road, build_graph
+from graph_builders import Road, build_graph, real_graph
 
 from routing.graph import RoadGraph
 from routing.paths import path_from_nodes, shortest_path
 from routing.steps import modifier_for_turn, multi_stop_route, route_response
+from routing.synthetic import synthetic_town
 
 # Two parallel east-west streets 200 m apart, crossed by Oak Avenue (x = 200):
 #
@@ -230,3 +232,32 @@ def test_unknown_language_is_rejected(crossings: RoadGraph) -> None:
 )
 def test_angle_bands(turn: float, modifier: str) -> None:
     assert modifier_for_turn(turn) == modifier
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("extract", ["krems", "north-bayreuth", "andorra", "monaco"])
+def test_step_distances_add_up_on_real_extracts(osm_path, extract: str) -> None:  # type: ignore[no-untyped-def]
+    graph = real_graph(osm_path(extract))
+    rng = np.random.default_rng(11)
+    for origin, destination in rng.integers(0, graph.n_nodes, size=(12, 2)).tolist():
+        response = route_response(graph, shortest_path(graph, origin, destination), lang="ja")
+        route = response["routes"][0]
+        steps = route["legs"][0]["steps"]
+        assert abs(sum(s["distance"] for s in steps) - route["distance"]) <= 1
+        assert sum(s["duration"] for s in steps) == route["duration"]
+        assert steps[0]["maneuver"]["type"] == "depart"
+        assert steps[-1]["maneuver"]["type"] == "arrive"
+        assert all(s["instruction"] for s in steps)
+        assert all(0 <= s["maneuver"]["bearing_after"] <= 359 for s in steps)
+        # Only depart, arrive and roundabouts may be shorter than 30 m after merging.
+        inner = [s for s in steps[1:-1] if s["maneuver"]["type"] != "roundabout"]
+        assert all(s["distance"] >= 30 for s in inner)
+
+
+def test_synthetic_town_route_has_named_steps() -> None:
+    town = synthetic_town(rows=8, cols=8)
+    path = shortest_path(town, 0, town.n_nodes - 1)
+    response = route_response(town, path, lang="en")
+    steps = response["routes"][0]["legs"][0]["steps"]
+    assert sum(s["distance"] for s in steps) == response["routes"][0]["distance"] == path.metres
+    assert all(s["name"] for s in steps)
