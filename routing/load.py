@@ -224,6 +224,7 @@ def _compile_networkx(raw: Any, *, source: str, key: str) -> RoadGraph:
 
 def _read_osm_file(path: Path) -> Any:
     """The raw unsimplified OSMnx graph of an OSM XML file; MapSourceError when unreadable."""
+    from xml.etree.ElementTree import ParseError
     from xml.sax import SAXException
 
     with _osmnx_settings(None) as ox:
@@ -235,7 +236,7 @@ def _read_osm_file(path: Path) -> Any:
                 f"map file {path} contains no OSM ways ({error}); use an OSM XML extract "
                 "with roads (.osm, .osm.bz2 or .osm.gz)"
             ) from None
-        except (SAXException, OSError, EOFError, ValueError, KeyError) as error:
+        except (ParseError, SAXException, OSError, EOFError, ValueError, KeyError) as error:
             kind = type(error).__name__
             raise MapSourceError(
                 f"map file {path} is not readable OSM XML ({kind}: {error}); download the "
