@@ -885,23 +885,32 @@ class Dispatcher:
         if not candidates:
             return RejectionReason.NO_VEHICLE_IN_TIME, ()
         tolerances: dict[str, Tolerance] = {}
-        verdicts: dict[int, bool] = {}
+        verdicts: dict[int, Insertion | None] = {}
 
-        def verified(candidate: Insertion) -> bool:
+        def verified(candidate: Insertion) -> Insertion | None:
+            """The candidate with its verified times, or None when it breaks a rule."""
             key = id(candidate)
             if key not in verdicts:
                 timing = timings[candidate.vehicle_id]
                 if candidate.vehicle_id not in tolerances:
                     tolerances[candidate.vehicle_id] = tolerance_of(timing)
-                stops = insert_stops(
-                    timing.stops, candidate.trip, candidate.pickup_index, candidate.dropoff_index
-                )
+                i, j = candidate.pickup_index, candidate.dropoff_index
+                stops = insert_stops(timing.stops, candidate.trip, i, j)
                 new_timing = time_plan(stops, timing.start, oracle, params)
-                verdicts[key] = check_plan(new_timing, tolerances[candidate.vehicle_id]) is None
+                ok = check_plan(new_timing, tolerances[candidate.vehicle_id]) is None
+                verdicts[key] = (
+                    replace(
+                        candidate,
+                        pickup_time=new_timing.service[i],
+                        dropoff_time=new_timing.service[j + 1],
+                    )
+                    if ok
+                    else None
+                )
             return verdicts[key]
 
         candidates.sort(key=_cost_order)
-        best = next((c for c in candidates if verified(c)), None)
+        best = next((v for v in map(verified, candidates) if v is not None), None)
         if best is None:
             return RejectionReason.NO_VEHICLE_IN_TIME, ()
         chosen: list[tuple[OfferKind, Insertion]] = [(OfferKind.BEST, best)]
@@ -909,15 +918,25 @@ class Dispatcher:
             (c for c in candidates if c.dropoff_time < best.dropoff_time),
             key=lambda c: (c.dropoff_time, *_cost_order(c)),
         )
-        found = next((c for c in earlier if verified(c)), None)
+        found = next(
+            (
+                v
+                for v in map(verified, earlier)
+                if v is not None and v.dropoff_time < best.dropoff_time
+            ),
+            None,
+        )
         if found is not None:
             chosen.append((OfferKind.EARLIER_ARRIVAL, found))
         later = sorted(
-            (c for c in candidates if c.pickup_time > best.pickup_time),
+            (c for c in candidates if c.pickup_time > best.pickup_time - params.pickup_window_s),
             key=lambda c: (-c.pickup_time, *_cost_order(c)),
         )
-        found = next((c for c in later if verified(c)), None)
-        if found is not None and all(found is not c for _, c in chosen):
+        found = next(
+            (v for v in map(verified, later) if v is not None and v.pickup_time > best.pickup_time),
+            None,
+        )
+        if found is not None and all(found != c for _, c in chosen):
             chosen.append((OfferKind.LATER_PICKUP, found))
         offers = tuple(self._make_offer(request, kind, c, now) for kind, c in chosen)
         return None, offers

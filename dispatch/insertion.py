@@ -114,7 +114,8 @@ class Insertion:
     pickup_index, dropoff_index : int
         Positions in the original plan (see the module docstring).
     pickup_time, dropoff_time : Seconds
-        Planned service starts at the new pickup and drop-off.
+        Service starts at the new pickup and drop-off found by the scan (lower bounds: the
+        verified timing may serve the pickup later to shorten a ride, or delay both).
     added_seconds : Seconds
         Added driving plus dwelling seconds of the vehicle (depot return included).
     cost : int
@@ -194,7 +195,7 @@ def scan_insertions(
     seconds = oracle.seconds
     n = timing.n
     nodes = timing.node
-    earliest = timing.earliest
+    floor = timing.service  # insertion only delays existing stops: old times are floors
     dwell = timing.dwell
     leg = timing.leg
     prev_node = timing.prev_node
@@ -235,11 +236,11 @@ def scan_insertions(
         # j == i: the drop-off right after the pickup.
         reach_d = depart_p + direct
         service_d = reach_d if reach_d >= de else de
-        if service_d <= dl and service_d - depart_p <= max_ride:
+        if service_d <= dl and direct <= max_ride:
             after = nodes[i]
             depart_d = service_d + dropoff_dwell
             reach_next = depart_d + seconds(dropoff_node, after)
-            service_next = reach_next if reach_next >= earliest[i] else earliest[i]
+            service_next = reach_next if reach_next >= floor[i] else floor[i]
             if service_next <= latest_service[i]:
                 added = (
                     seconds(before, pickup_node)
@@ -258,9 +259,12 @@ def scan_insertions(
             continue
         # j > i: the stops i .. j-1 are delayed; propagate the new departure along j.
         reach_i = depart_p + seconds(pickup_node, nodes[i])
-        service_i = reach_i if reach_i >= earliest[i] else earliest[i]
+        service_i = reach_i if reach_i >= floor[i] else floor[i]
         if service_i > latest_service[i]:
             continue
+        # Waiting on board could be removed by serving the pickup later, so the trip's ride
+        # is checked without it (a necessary condition; verification decides).
+        waited = service_i - reach_i
         added_p = seconds(before, pickup_node) + pickup_dwell + seconds(pickup_node, nodes[i])
         added_p -= leg[i]
         new_departure = service_i + dwell[i]  # new departure of stop j-1
@@ -268,16 +272,16 @@ def scan_insertions(
             # the leg into stop j-1 and out of it carry the trip: room on the leg into j.
             if load_seats[j] > seat_room or load_wheelchairs[j] > wheelchair_room:
                 break
-            if new_departure > dl or new_departure - depart_p > max_ride:
+            if new_departure > dl or new_departure - depart_p - waited > max_ride:
                 break
             before_d = nodes[j - 1]
             reach_d = new_departure + seconds(before_d, dropoff_node)
             service_d = reach_d if reach_d >= de else de
-            if service_d <= dl and service_d - depart_p <= max_ride:
+            if service_d <= dl and reach_d - depart_p - waited <= max_ride:
                 after = nodes[j]
                 depart_d = service_d + dropoff_dwell
                 reach_next = depart_d + seconds(dropoff_node, after)
-                service_next = reach_next if reach_next >= earliest[j] else earliest[j]
+                service_next = reach_next if reach_next >= floor[j] else floor[j]
                 if service_next <= latest_service[j]:
                     added = (
                         added_p
@@ -295,9 +299,10 @@ def scan_insertions(
                 break
             # stop j without the drop-off before it: its new service start.
             reach_j = new_departure + leg[j]
-            service_j = reach_j if reach_j >= earliest[j] else earliest[j]
+            service_j = reach_j if reach_j >= floor[j] else floor[j]
             if service_j > latest_service[j]:
                 break
+            waited += service_j - reach_j
             new_departure = service_j + dwell[j]
     return found
 

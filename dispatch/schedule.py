@@ -154,9 +154,17 @@ def time_plan(
     oracle: TravelTimeOracle,
     params: ServiceParams,
 ) -> PlanTiming:
-    """Time ``stops`` from ``start``: forward times, loads and backward slack. No checks."""
+    """Time ``stops`` from ``start``: the earliest schedule, loads and backward slack. No checks.
+
+    The schedule is the least solution of: service after the drive from the previous stop,
+    service not before ``earliest``, and each ride no longer than its maximum (a pickup is
+    served later, the vehicle waiting, when that shortens a ride that is too long). It is the
+    model of :mod:`dispatch.pdp`, so a sequence the solver can time, this can time too. Rides
+    that no waiting can shorten are left too long (``check_plan`` reports them).
+    """
     stops = tuple(stops)
     timing = PlanTiming(stops=stops, start=start)
+    n = len(stops)
     in_plan_pickups = {s.request_id for s in stops if s.kind is StopKind.PICKUP}
     seats = 0
     wheelchairs = 0
@@ -166,55 +174,74 @@ def time_plan(
             wheelchairs += s.wheelchairs
     node = timing.node
     prev_node = start.node
-    prev_departure = start.time
     seconds = oracle.seconds
-    for s in stops:
+    pickup_position: dict[str, int] = {}
+    ride_pairs: list[tuple[int, int, int]] = []  # (pickup position, drop-off position, max)
+    for p, s in enumerate(stops):
         leg = seconds(prev_node, s.access.node)
-        reach = prev_departure + leg
-        service = reach if reach >= s.earliest else s.earliest
-        dwell = dwell_seconds(s.passengers, params)
         node.append(s.access.node)
         timing.earliest.append(s.earliest)
         timing.latest.append(s.latest)
-        timing.dwell.append(dwell)
+        timing.dwell.append(dwell_seconds(s.passengers, params))
         timing.leg.append(leg)
-        timing.reach.append(reach)
-        timing.service.append(service)
-        timing.departure.append(service + dwell)
         timing.prev_node.append(prev_node)
-        timing.prev_departure.append(prev_departure)
         timing.load_seats.append(seats)
         timing.load_wheelchairs.append(wheelchairs)
         riders_seats = s.passengers - s.wheelchairs
         if s.kind is StopKind.PICKUP:
             seats += riders_seats
             wheelchairs += s.wheelchairs
-            timing.pickup_departure[s.request_id] = service + dwell
+            pickup_position[s.request_id] = p
         else:
             seats -= riders_seats
             wheelchairs -= s.wheelchairs
-            if s.picked_up_at is not None and s.request_id not in timing.pickup_departure:
-                timing.pickup_departure[s.request_id] = s.picked_up_at
+            q = pickup_position.get(s.request_id)
+            if q is not None and s.max_ride_s is not None:
+                ride_pairs.append((q, p, s.max_ride_s))
         prev_node = s.access.node
-        prev_departure = service + dwell
     leg = seconds(prev_node, start.depot)
     node.append(start.depot)
     timing.earliest.append(0)
     timing.latest.append(start.shift_end)
     timing.dwell.append(0)
     timing.leg.append(leg)
-    timing.reach.append(prev_departure + leg)
-    timing.service.append(prev_departure + leg)
-    timing.departure.append(prev_departure + leg)
     timing.prev_node.append(prev_node)
-    timing.prev_departure.append(prev_departure)
     timing.load_seats.append(seats)
     timing.load_wheelchairs.append(wheelchairs)
+    floor = list(timing.earliest)
+    _forward(timing, floor)
+    if ride_pairs:
+        # drive[p]: driving and dwelling from the start to the arrival at p, no waiting.
+        drive = [0] * (n + 1)
+        total = 0
+        for p in range(n + 1):
+            total += timing.leg[p]
+            drive[p] = total
+            total += timing.dwell[p]
+        fixable = [
+            (q, p, limit)
+            for q, p, limit in ride_pairs
+            if drive[p] - drive[q] - timing.dwell[q] <= limit
+        ]
+        for _ in range(n + 2):
+            raised = False
+            for q, p, limit in fixable:
+                need = timing.service[p] - timing.dwell[q] - limit
+                if need > timing.service[q]:
+                    floor[q] = need
+                    raised = True
+            if not raised:
+                break
+            _forward(timing, floor)
+    for s, p in zip(stops, range(n), strict=True):
+        if s.kind is StopKind.PICKUP:
+            timing.pickup_departure[s.request_id] = timing.departure[p]
+        elif s.picked_up_at is not None and s.request_id not in timing.pickup_departure:
+            timing.pickup_departure[s.request_id] = s.picked_up_at
     # Backward slack. With waiting allowed, a service start t at position p keeps p+1 feasible
     # iff t + dwell[p] + leg[p+1] <= latest_service[p+1] (proof: the plan's own service times
     # are feasible, so earliest[p+1] <= latest_service[p+1]). Windows already broken are relaxed
     # to the current service time, so an insertion may not make a late stop later.
-    n = len(stops)
     latest_service = [0] * (n + 1)
     bound = max(timing.latest[n], timing.service[n])
     latest_service[n] = bound
@@ -228,6 +255,27 @@ def time_plan(
         latest_service[p] = bound
     timing.latest_service = latest_service
     return timing
+
+
+def _forward(timing: PlanTiming, floor: list[int]) -> None:
+    """Forward pass: reach, service (not before ``floor``), departure, previous departure."""
+    departure = timing.start.time
+    reach_list: list[int] = []
+    service_list: list[int] = []
+    departure_list: list[int] = []
+    previous: list[int] = []
+    for p, leg in enumerate(timing.leg):
+        previous.append(departure)
+        reach = departure + leg
+        service = reach if reach >= floor[p] else floor[p]
+        reach_list.append(reach)
+        service_list.append(service)
+        departure = service + timing.dwell[p]
+        departure_list.append(departure)
+    timing.reach = reach_list
+    timing.service = service_list
+    timing.departure = departure_list
+    timing.prev_departure = previous
 
 
 def retimed_stops(timing: PlanTiming) -> tuple[PlannedStop, ...]:
