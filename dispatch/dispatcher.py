@@ -913,33 +913,52 @@ class Dispatcher:
         best = next((v for v in map(verified, candidates) if v is not None), None)
         if best is None:
             return RejectionReason.NO_VEHICLE_IN_TIME, ()
-        chosen: list[tuple[OfferKind, Insertion]] = [(OfferKind.BEST, best)]
+
+        def offer_for(kind: OfferKind, insertion: Insertion) -> Offer:
+            late = request.arrive_by is not None and kind is not OfferKind.EARLIER_ARRIVAL
+            return self._make_offer(
+                request,
+                kind,
+                insertion,
+                now,
+                timing=timings[insertion.vehicle_id],
+                tolerance=tolerances[insertion.vehicle_id],
+                oracle=oracle,
+                late=late,
+            )
+
+        offers = [offer_for(OfferKind.BEST, best)]
         earlier = sorted(
-            (c for c in candidates if c.dropoff_time < best.dropoff_time),
+            (c for c in candidates if c.dropoff_time < offers[0].expected_arrival),
             key=lambda c: (c.dropoff_time, *_cost_order(c)),
         )
         found = next(
             (
                 v
                 for v in map(verified, earlier)
-                if v is not None and v.dropoff_time < best.dropoff_time
+                if v is not None and v.dropoff_time < offers[0].expected_arrival
             ),
             None,
         )
         if found is not None:
-            chosen.append((OfferKind.EARLIER_ARRIVAL, found))
+            offers.append(offer_for(OfferKind.EARLIER_ARRIVAL, found))
         later = sorted(
             (c for c in candidates if c.pickup_time > best.pickup_time - params.pickup_window_s),
             key=lambda c: (-c.pickup_time, *_cost_order(c)),
         )
         found = next(
-            (v for v in map(verified, later) if v is not None and v.pickup_time > best.pickup_time),
+            (
+                v
+                for v in map(verified, later)
+                if v is not None and v.pickup_time > offers[0].expected_pickup
+            ),
             None,
         )
-        if found is not None and all(found != c for _, c in chosen):
-            chosen.append((OfferKind.LATER_PICKUP, found))
-        offers = tuple(self._make_offer(request, kind, c, now) for kind, c in chosen)
-        return None, offers
+        if found is not None:
+            candidate_offer = offer_for(OfferKind.LATER_PICKUP, found)
+            if all(_promise(candidate_offer) != _promise(o) for o in offers):
+                offers.append(candidate_offer)
+        return None, tuple(offers)
 
     def _accesses(self, point: Any, *, door: bool) -> list[Access]:
         if door:
@@ -1035,23 +1054,72 @@ class Dispatcher:
         return [vid for _, vid in ranked[: self._params.candidate_vehicles]]
 
     def _make_offer(
-        self, request: Request, kind: OfferKind, insertion: Insertion, now: Seconds
+        self,
+        request: Request,
+        kind: OfferKind,
+        insertion: Insertion,
+        now: Seconds,
+        *,
+        timing: PlanTiming,
+        tolerance: Tolerance,
+        oracle: TravelTimeOracle,
+        late: bool,
     ) -> Offer:
-        """The promise for an insertion: a pickup window of ``pickup_window_s`` around the
-        planned pickup inside the request's limits, and the latest arrival."""
+        """The promise for a verified insertion.
+
+        The pickup window is ``pickup_window_s`` wide inside the request's limits. By default
+        it is centred on the planned pickup (the plan stays as verified). With ``late`` (an
+        arrive-by rider who would rather leave late) it is moved as late as the plan allows,
+        found by checking the plan with the window in place (bisection, a few steps).
+        """
         params = self._params
         trip = insertion.trip
         width = params.pickup_window_s
         planned = insertion.pickup_time
-        earliest = max(trip.pickup_earliest, min(planned - width // 2, trip.pickup_latest - width))
-        latest = min(trip.pickup_latest, earliest + width)
-        if request.arrive_by is not None:
-            latest_arrival = trip.dropoff_latest
-        else:
-            latest_arrival = min(
+        start = max(trip.pickup_earliest, min(planned - width // 2, trip.pickup_latest - width))
+        expected = (insertion.pickup_time, insertion.dropoff_time)
+
+        def latest_arrival_for(window_latest: Seconds) -> Seconds:
+            if request.arrive_by is not None:
+                return trip.dropoff_latest
+            return min(
                 trip.dropoff_latest,
-                latest + dwell_seconds(request.passengers, params) + trip.max_ride_s,
+                window_latest + dwell_seconds(request.passengers, params) + trip.max_ride_s,
             )
+
+        def try_window(window_start: Seconds) -> tuple[Seconds, Seconds] | None:
+            window_latest = min(trip.pickup_latest, window_start + width)
+            promised = replace(
+                trip,
+                pickup_earliest=window_start,
+                pickup_latest=window_latest,
+                dropoff_latest=latest_arrival_for(window_latest),
+            )
+            i, j = insertion.pickup_index, insertion.dropoff_index
+            stops = insert_stops(timing.stops, promised, i, j)
+            new_timing = time_plan(stops, timing.start, oracle, params)
+            if check_plan(new_timing, tolerance) is not None:
+                return None
+            return new_timing.service[i], new_timing.service[j + 1]
+
+        if late and trip.pickup_latest - width > start:
+            high = trip.pickup_latest - width
+            times = try_window(high)
+            if times is not None:
+                start, expected = high, times
+            else:
+                low = start
+                for _ in range(6):
+                    if high - low <= 60:
+                        break
+                    middle = (low + high) // 2
+                    times = try_window(middle)
+                    if times is None:
+                        high = middle
+                    else:
+                        low, expected = middle, times
+                start = low
+        latest = min(trip.pickup_latest, start + width)
         self._offer_seq += 1
         return Offer(
             id=f"offer-{self._offer_seq}",
@@ -1060,13 +1128,24 @@ class Dispatcher:
             vehicle_id=insertion.vehicle_id,
             pickup=trip.pickup,
             dropoff=trip.dropoff,
-            pickup_earliest=earliest,
+            pickup_earliest=start,
             pickup_latest=latest,
-            latest_arrival=latest_arrival,
-            expected_pickup=insertion.pickup_time,
-            expected_arrival=insertion.dropoff_time,
+            latest_arrival=latest_arrival_for(latest),
+            expected_pickup=expected[0],
+            expected_arrival=expected[1],
             expires_at=now + params.offer_ttl_s,
         )
+
+
+def _promise(offer: Offer) -> tuple[object, ...]:
+    """What the rider is promised (two offers promising the same are one offer)."""
+    return (
+        offer.pickup.stop_id,
+        offer.dropoff.stop_id,
+        offer.pickup_earliest,
+        offer.pickup_latest,
+        offer.latest_arrival,
+    )
 
 
 def _cost_order(c: Insertion) -> tuple[int, int, str, int, int, int]:
