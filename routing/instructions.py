@@ -27,14 +27,15 @@ _MODIFIER_EN = {
     "sharp left": "sharp left",
 }
 _TURN_JA = {
-    "uturn": "Uターンし",
-    "sharp right": "右に鋭く曲がり",
-    "right": "右折し",
-    "slight right": "右寄りに進み",
-    "straight": "直進し",
-    "slight left": "左寄りに進み",
-    "left": "左折し",
-    "sharp left": "左に鋭く曲がり",
+    # Te-forms ("...して"), joined to the rest of the sentence with "、".
+    "uturn": "Uターンして",
+    "sharp right": "右に大きく曲がって",
+    "right": "右折して",
+    "slight right": "やや右に進んで",
+    "straight": "直進して",
+    "slight left": "やや左に進んで",
+    "left": "左折して",
+    "sharp left": "左に大きく曲がって",
 }
 
 
@@ -94,7 +95,7 @@ def _japanese(
 ) -> str:
     into = f"{name}に入ります" if name else "進みます"
     along = f"{name}を進みます" if name else "進みます"
-    turn = _TURN_JA.get(modifier, "進み")
+    turn = _TURN_JA.get(modifier, "進んで")
     if kind == "depart":
         return f"{compass_direction(bearing_after, lang='ja')}へ{along}"
     if kind == "arrive":
@@ -105,14 +106,14 @@ def _japanese(
     if kind == "exit roundabout":
         return f"ロータリーを出て、{into}"
     if kind == "end of road":
-        return f"突き当たりを{turn}て、{into}"
+        return f"突き当たりを{turn}、{into}"
     if kind == "continue":
         if modifier == "straight":
             return f"そのまま{along}"
-        return f"{turn}て、引き続き{along}"
+        return f"{turn}、引き続き{along}"
     if kind == "new name":
-        return f"そのまま{into}" if modifier == "straight" else f"{turn}て、{into}"
-    return f"{turn}て、{into}"
+        return f"そのまま{into}" if modifier == "straight" else f"{turn}、{into}"
+    return f"{turn}、{into}"
 
 
 def instruction(
