@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         """Run the Aizuwakamatsu-like town day offline; print the KPIs and the report path."""
         if not scenario_path.is_file():
             fail(f"demo scenario {scenario_path} is missing; run from a Noriai checkout")
-        console = Console()
+        console = Console(soft_wrap=True)
         if not _dispatcher_ready():
             _show_map_only(console, scenario_path)
             return

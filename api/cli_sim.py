@@ -23,7 +23,7 @@ from simulations.report import write_report
 from simulations.requestlog import write_request_log
 from simulations.run import SimulationResult, run_scenario
 from simulations.scenario import Scenario, load_scenario, parse_override, with_overrides
-from simulations.sweep import check_vary, run_sweep, write_sweep
+from simulations.sweep import check_vary, grid, run_sweep, write_sweep
 from simulations.world import build_world
 
 __all__ = ["kpi_table", "progress_bar", "register", "simulate_and_write"]
@@ -140,7 +140,7 @@ def register(app: typer.Typer) -> None:
         """Simulate one service day of a scenario and print its KPI table."""
         scenario = _apply_options(load_scenario(scenario_path), policy=policy, seed=seed)
         out_dir = out or report or Path("reports") / f"sim-{scenario.name}"
-        console = Console(stderr=json_output)
+        console = Console(stderr=json_output, soft_wrap=True)
 
         def status(line: str) -> None:
             if not json_output:
@@ -225,6 +225,8 @@ def register(app: typer.Typer) -> None:
         try:
             grid_spec = [parse_override(text) for text in vary]
             check_vary(grid_spec)
+            for cell in grid(grid_spec):  # every combination must be valid before we start
+                with_overrides(scenario, cell)
         except ScenarioError as error:
             fail(str(error))
         if not json_output:

@@ -564,6 +564,13 @@ class Simulation:
             raise KeyError(f"plan of {vehicle_id} names unknown request {first.request_id!r}")
         key = (first.request_id, str(first.kind))
         request = rider.demand.request
+        if now < first.earliest:
+            # The stop's window has not opened: park here, free for other work, until it does.
+            self._end_wait(run, now)
+            run.state = "holding"
+            run.token += 1
+            self._schedule(first.earliest, PRIORITY_VEHICLE, "wake", vehicle_id, run.token)
+            return
         if first.kind == StopKind.PICKUP:
             ready = max(first.earliest, rider.ready_t)
             if rider.no_show:
@@ -596,9 +603,6 @@ class Simulation:
                 leave_t=now + dwell_seconds(request.passengers, self.settings.params),
             )
         else:
-            if now < first.earliest:
-                self._wait(run, now, first.earliest, key)
-                return
             self._end_wait(run, now)
             rider.done = True
             run.load -= request.passengers
