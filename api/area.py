@@ -8,6 +8,7 @@ in the town.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from collections.abc import Sequence
@@ -209,12 +210,12 @@ def _walking_area(
 ) -> ServiceArea:
     params = ServiceParams()
     try:
-        from dispatch.stop_area import VirtualStopArea  # type: ignore[import-not-found]
+        module = importlib.import_module("dispatch.stop_area")
     except ImportError:
         return WalkingStopArea(
             graph, stops, walk_speed_mps=params.walk_speed_mps, contains_m=settings.max_walk_m
         )
-    area: ServiceArea = VirtualStopArea(graph, stops)
+    area: ServiceArea = module.VirtualStopArea(graph, stops, walk_speed_mps=params.walk_speed_mps)
     return area
 
 

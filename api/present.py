@@ -59,14 +59,14 @@ def _stop(access: Access) -> StopPublic:
     )
 
 
-def offer_public(offer: Offer, day: dt.date, clock: ServiceClock) -> OfferPublic:
-    """An offer with datetimes in the service time zone."""
+def offer_public(offer: Offer, offer_id: str, day: dt.date, clock: ServiceClock) -> OfferPublic:
+    """An offer (under its public id) with datetimes in the service time zone."""
 
     def at(seconds: int) -> dt.datetime:
         return clock.to_datetime(day, seconds)
 
     return OfferPublic(
-        offer_id=offer.id,
+        offer_id=offer_id,
         kind=offer.kind.value,
         pickup=_stop(offer.pickup),
         dropoff=_stop(offer.dropoff),

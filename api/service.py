@@ -379,8 +379,15 @@ class DispatchService:
                 session.add(row)
             session.commit()
 
-    async def quote(self, quote: QuoteInput, principal: Principal | None) -> QuoteResult:
-        """Ask the day's Dispatcher for offers; remember them for booking."""
+    async def quote(
+        self, quote: QuoteInput, principal: Principal | None
+    ) -> tuple[QuoteResult, tuple[str, ...]]:
+        """Ask the day's Dispatcher for offers; remember them for booking.
+
+        Returns the result and the public offer ids (same order as ``result.offers``). Public
+        ids are random and held in memory only: the Dispatcher's own offer ids count per day
+        and restart, so they are never shown; after a restart an old offer id is simply gone.
+        """
         if quote.day not in self.open_days():
             raise Problem(
                 422,
@@ -389,18 +396,19 @@ class DispatchService:
                 reason="in_the_past" if quote.day < self.clock.today() else "too_far_ahead",
             )
 
-        def work() -> QuoteResult:
+        def work() -> tuple[QuoteResult, tuple[str, ...]]:
             dispatcher = self.dispatcher(quote.day)
             result = dispatcher.quote(quote.request, self.clock.seconds_now(quote.day))
-            for offer in result.offers:
-                self._offers[offer.id] = OfferContext(
+            public_ids = tuple(_new_id("O") + secrets.token_hex(4) for _ in result.offers)
+            for public_id, offer in zip(public_ids, result.offers, strict=True):
+                self._offers[public_id] = OfferContext(
                     day=quote.day,
                     offer=offer,
                     request=quote.request,
                     destination_place_id=quote.destination_place_id,
                     quoted_by=principal.key if principal else None,
                 )
-            return result
+            return result, public_ids
 
         return await self.call(work)
 
@@ -461,7 +469,7 @@ class DispatchService:
             dispatcher = self.dispatcher(day)
             now = self.clock.seconds_now(day)
             try:
-                events = dispatcher.book(offer_id, now)
+                events = dispatcher.book(context.offer.id, now)
             except OfferError as error:
                 self._offers.pop(offer_id, None)
                 raise Problem(410, f"{error}; ask for a new quote", reason=error.reason) from error
@@ -469,7 +477,7 @@ class DispatchService:
                 (getattr(e, "vehicle_id", None) for e in events if type(e).__name__ == "Assigned"),
                 context.offer.vehicle_id,
             )
-            booking = self._booking_row(context, principal, contact_name, contact_phone)
+            booking = self._booking_row(context, offer_id, principal, contact_name, contact_phone)
             booking.status = self._status(dispatcher, booking.id) or RequestStatus.BOOKED.value
             extra: list[Any] = [booking]
             if idempotency_key is not None:
@@ -495,6 +503,7 @@ class DispatchService:
     def _booking_row(
         self,
         context: OfferContext,
+        public_offer_id: str,
         principal: Principal,
         contact_name: str | None,
         contact_phone: str | None,
@@ -505,7 +514,7 @@ class DispatchService:
             rider_id=principal.id if principal.role is Role.RIDER else None,
             service_day=context.day,
             channel=request.channel.value,
-            offer_id=offer.id,
+            offer_id=public_offer_id,
             status=RequestStatus.BOOKED.value,
             passengers=request.passengers,
             wheelchairs=request.wheelchairs,

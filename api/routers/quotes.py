@@ -51,9 +51,12 @@ async def create_quote(
         rider_id=principal.id if principal is not None and principal.role is Role.RIDER else None,
         destination_place_id=place_id,
     )
-    result = await service.quote(quote, principal)
+    result, offer_ids = await service.quote(quote, principal)
     return QuotePublic(
         request_id=result.request_id,
-        offers=[offer_public(o, quote.day, service.clock) for o in result.offers],
+        offers=[
+            offer_public(offer, offer_id, quote.day, service.clock)
+            for offer, offer_id in zip(result.offers, offer_ids, strict=True)
+        ],
         rejection=None if result.rejection is None else rejection_public(result.rejection.value),
     )
