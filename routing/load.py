@@ -178,7 +178,8 @@ def _compile_networkx(raw: Any, *, source: str, key: str) -> RoadGraph:
             "check that the file is the right OSM extract"
         )
     largest = max(nx.strongly_connected_components(raw), key=len)
-    graph = raw.subgraph(largest).copy()
+    raw.remove_nodes_from([node for node in list(raw.nodes) if node not in largest])
+    graph = raw
     if graph.number_of_nodes() > 1:
         graph = ox.simplify_graph(graph, edge_attrs_differ=list(_KEEP_NODE_WHEN_DIFFERENT))
 
