@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from graph_builders import Road, build_graph, real_graph
+from graph_builders import Road, build_graph, grid_graph, real_graph
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from routing.graph import RoadGraph
 from routing.paths import path_from_nodes, shortest_path
@@ -261,3 +263,20 @@ def test_synthetic_town_route_has_named_steps() -> None:
     steps = response["routes"][0]["legs"][0]["steps"]
     assert sum(s["distance"] for s in steps) == response["routes"][0]["distance"] == path.metres
     assert all(s["name"] for s in steps)
+
+
+@settings(max_examples=40, deadline=None)
+@given(origin=st.integers(0, 35), destination=st.integers(0, 35))
+def test_steps_partition_every_grid_route(origin: int, destination: int) -> None:
+    # Invariants on a 6 x 6 grid of 100 m blocks: steps cover the route exactly once,
+    # start with depart, end with arrive, and no inner step is shorter than 30 m.
+    grid = grid_graph(6, 6)
+    response = route_response(grid, shortest_path(grid, origin, destination), lang="en")
+    route = response["routes"][0]
+    steps = route["legs"][0]["steps"]
+    assert sum(s["distance"] for s in steps) == route["distance"]
+    assert sum(s["duration"] for s in steps) == route["duration"]
+    assert [steps[0]["maneuver"]["type"], steps[-1]["maneuver"]["type"]] == ["depart", "arrive"]
+    assert all(s["distance"] >= 30 for s in steps[1:-1])
+    # A grid route turns only at right angles, so every turn is plain left or right.
+    assert {s["maneuver"].get("modifier") for s in steps[1:-1]} <= {"left", "right"}
