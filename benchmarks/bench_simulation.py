@@ -20,12 +20,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import shared_data_dir  # noqa: E402
+from common import shared_data_dir
 
-from simulations.policies import POLICIES, POLICY_LABELS  # noqa: E402
-from simulations.run import run_scenario  # noqa: E402
-from simulations.scenario import scenario_from_mapping, with_overrides  # noqa: E402
-from simulations.world import build_world  # noqa: E402
+from simulations.policies import POLICIES, POLICY_LABELS
+from simulations.run import run_scenario
+from simulations.scenario import scenario_from_mapping, with_overrides
+from simulations.world import build_world
 
 REQUESTS = 1000
 VEHICLES = 20
