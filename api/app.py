@@ -22,7 +22,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from api.area import ServiceAreaBundle, build_service_area
 from api.auth import ensure_operator_token
-from api.routers import bookings, live, me, operator, places, quotes, riders, vehicles
+from api.routers import bookings, drivers, live, me, operator, places, quotes, riders, vehicles
 from api.service import DispatchService, Problem
 from api.settings import Settings
 from api.storage.engine import make_engine, migrate
@@ -49,6 +49,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     places.router,
     vehicles.router,
     operator.router,
+    drivers.router,
 )
 
 

@@ -1,0 +1,339 @@
+"""Driver websocket end to end: real ``noriai serve`` on 127.0.0.1, real websocket clients.
+
+The server here has re-optimization switched off (NORIAI_REOPTIMIZE_INTERVAL_S=0), so every
+plan change comes from what a test does; one vehicle per test, so every booking lands on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from api_helpers import OPERATOR_TOKEN, Server, quote_body, register, server_env
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def driver_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own (SQLite) so no other test's vehicles take these bookings."""
+    folder: Path = tmp_path_factory.mktemp("driver-server")
+    server = Server(
+        db_url=f"sqlite:///{folder / 'noriai.sqlite'}",
+        log_path=folder / "server.log",
+        env=server_env(NORIAI_REOPTIMIZE_INTERVAL_S="0", NORIAI_DRIVER_HEARTBEAT_MS="2000"),
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def operator(driver_server: Server) -> Iterator[httpx.Client]:
+    with driver_server.client(OPERATOR_TOKEN) as client:
+        yield client
+
+
+@pytest.fixture
+def add_vehicle(operator: httpx.Client) -> Iterator[Any]:
+    """Adds all-day vehicles at the station (returns the driver token); retires them after,
+    so the next test's bookings go to its own vehicle."""
+    added: list[str] = []
+
+    def add(vehicle_id: str) -> str:
+        added.append(vehicle_id)
+        return _add_vehicle(operator, vehicle_id)
+
+    yield add
+    for vehicle_id in added:
+        operator.post(f"/v1/vehicles/{vehicle_id}/retire")
+
+
+def _add_vehicle(operator: httpx.Client, vehicle_id: str) -> str:
+    station = operator.get("/v1/places/station").json()
+    response = operator.post(
+        "/v1/vehicles",
+        json={
+            "id": vehicle_id,
+            "seats": 8,
+            "wheelchair_places": 1,
+            "depot": {"lat": station["lat"], "lon": station["lon"]},
+            "shift_start": "00:00",
+            "shift_end": "24:00",
+        },
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["driver_token"])
+
+
+def book(server: Server, origin: str, destination: str) -> dict[str, Any]:
+    _, rider = register(server)
+    places = {p["id"]: p for p in rider.get("/v1/places").json()}
+    quote = rider.post("/v1/quotes", json=quote_body(places[origin], {"place_id": destination}))
+    assert quote.status_code == 200, quote.text
+    offers = quote.json()["offers"]
+    assert offers, quote.json()
+    booked = rider.post("/v1/bookings", json={"offer_id": offers[0]["offer_id"]})
+    assert booked.status_code == 201, booked.text
+    body: dict[str, Any] = booked.json()
+    body["_rider"] = rider
+    return body
+
+
+class Tablet:
+    """A driver tablet over a real websocket (the ``websockets`` library)."""
+
+    def __init__(self, server: Server) -> None:
+        self.url = server.base_url.replace("http://", "ws://") + "/v1/drivers/ws"
+        self.socket: ClientConnection | None = None
+        self.received: list[dict[str, Any]] = []
+
+    async def open(
+        self, token: str, vehicle_id: str, resume: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        self.socket = await connect(self.url, open_timeout=10)
+        await self.send("auth", {"token": token, "vehicle_id": vehicle_id, "resume": resume})
+        return await self.next()
+
+    async def send(self, type_: str, payload: Any, *, message_id: str | None = None) -> str:
+        assert self.socket is not None
+        message_id = message_id or str(uuid.uuid4())
+        await self.socket.send(
+            json.dumps({"v": 1, "type": type_, "id": message_id, "payload": payload})
+        )
+        return message_id
+
+    async def next(self, timeout: float = 10) -> dict[str, Any]:
+        assert self.socket is not None
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+        self.received.append(message)
+        return message
+
+    async def until(self, type_: str, timeout: float = 10, **match: Any) -> dict[str, Any]:
+        """The next message of ``type_`` whose payload has the ``match`` values."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            message = await self.next(max(left, 0.01))
+            payload = message["payload"]
+            if message["type"] == type_ and all(payload.get(k) == v for k, v in match.items()):
+                return message
+
+    async def command(self, type_: str, payload: Any, message_id: str | None = None) -> dict:
+        """Send a command and return its answer (command.result or error)."""
+        sent = await self.send(type_, payload, message_id=message_id)
+        while True:
+            message = await self.next()
+            if message["type"] in {"command.result", "error"}:
+                key = "command_id" if message["type"] == "command.result" else "id"
+                if message["payload"].get(key) == sent:
+                    return message
+
+    async def close(self) -> None:
+        if self.socket is not None:
+            await self.socket.close()
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def test_rider_books_tablet_drives_pickup_dropoff_and_second_booking_reroutes(
+    driver_server: Server, operator: httpx.Client, add_vehicle: Any
+) -> None:
+    token = add_vehicle("tab-e2e")
+
+    async def scenario() -> None:
+        tablet = Tablet(driver_server)
+        hello = await tablet.open(token, "tab-e2e")
+        assert hello["type"] == "hello"
+        assert hello["payload"]["heartbeat_interval_ms"] == 2000
+        snapshot = await tablet.until("route.updated")
+        assert snapshot["payload"]["reason"] == "snapshot"
+        assert snapshot["payload"]["stops"] == []  # nothing booked yet
+        assert snapshot["seq"] == 1
+
+        first = await asyncio.to_thread(book, driver_server, "station", "hospital")
+        assert first["vehicle_id"] == "tab-e2e"
+        assigned = await tablet.until("task.assigned", request_id=first["id"])
+        assert assigned["payload"]["pickup"]["stop_id"] == first["pickup"]["stop_id"]
+        route = await tablet.until("route.updated", reason="plan_changed")
+        payload = route["payload"]
+        assert route["seq"] > assigned["seq"]  # task first, then the route it changed
+        assert payload["route_version"] > snapshot["payload"]["route_version"]
+        # One pickup stop then one drop-off stop, the rider boarding then alighting.
+        assert [s["stop_id"] for s in payload["stops"]] == [
+            first["pickup"]["stop_id"],
+            first["dropoff"]["stop_id"],
+        ]
+        assert payload["stops"][0]["board"][0]["request_id"] == first["id"]
+        assert payload["stops"][1]["alight"][0]["request_id"] == first["id"]
+        steps = payload["steps"]
+        assert steps[0]["maneuver"]["type"] == "depart"
+        assert steps[-1]["maneuver"]["type"] == "arrive"
+        assert {s["leg"] for s in steps} == {0, 1}  # to the pickup and beyond, to the drop-off
+        assert all(s["instructions"]["ja"] and s["instructions"]["en"] for s in steps)
+        # Leg distances add up to the route distance (integer metres).
+        assert (
+            sum(leg["distance"] for leg in payload["route"]["legs"])
+            == (payload["route"]["distance"])
+        )
+        await tablet.send("ack", {"upto_seq": route["seq"]})
+
+        station = payload["position"]
+        moved = await tablet.command(
+            "position",
+            {"lat": station["lat"], "lon": station["lon"], "speed_mps": 0, "accuracy_m": 5},
+        )
+        assert moved["type"] == "command.result", moved
+        assert moved["payload"]["rerouted"] is False  # at the start of its route
+
+        pickup_stop = payload["stops"][0]["stop_id"]
+        arrived = await tablet.command("stop.arrived", {"stop_id": pickup_stop})
+        assert arrived["type"] == "command.result", arrived
+        boarded_id = str(uuid.uuid4())
+        boarded = await tablet.command(
+            "task.performed", {"request_id": first["id"], "action": "pickup"}, boarded_id
+        )
+        assert boarded["payload"]["status"] == "onboard", boarded
+        after_pickup = await tablet.until("route.updated")
+        assert [s["stop_id"] for s in after_pickup["payload"]["stops"]] == [
+            first["dropoff"]["stop_id"]
+        ]
+        # The same command id again: the same answer, and not applied a second time.
+        again = await tablet.command(
+            "task.performed", {"request_id": first["id"], "action": "pickup"}, boarded_id
+        )
+        assert again == boarded
+
+        second = await asyncio.to_thread(book, driver_server, "clinic", "city-hall")
+        assert second["vehicle_id"] == "tab-e2e"
+        rerouted = await tablet.until("route.updated", reason="plan_changed")
+        assert rerouted["payload"]["route_version"] > after_pickup["payload"]["route_version"]
+        planned = {r["request_id"] for s in rerouted["payload"]["stops"] for r in s["board"]}
+        assert planned == {second["id"]}
+
+        dropoff_stop = first["dropoff"]["stop_id"]
+        assert (await tablet.command("stop.arrived", {"stop_id": dropoff_stop}))["type"] == (
+            "command.result"
+        )
+        dropped = await tablet.command(
+            "task.performed", {"request_id": first["id"], "action": "dropoff"}
+        )
+        assert dropped["payload"]["status"] == "completed", dropped
+        stored = await asyncio.to_thread(first["_rider"].get, f"/v1/bookings/{first['id']}")
+        assert stored.json()["status"] == "completed"  # the rider sees the trip completed
+        await tablet.close()
+
+    run(scenario())
+
+
+def test_tablet_resumes_with_exactly_the_events_it_missed(
+    driver_server: Server, add_vehicle: Any
+) -> None:
+    token = add_vehicle("tab-resume")
+
+    async def scenario() -> None:
+        tablet = Tablet(driver_server)
+        hello = await tablet.open(token, "tab-resume")
+        session_id = hello["payload"]["session_id"]
+        snapshot = await tablet.until("route.updated")
+        last_seq = snapshot["seq"]
+        await tablet.send("ack", {"upto_seq": last_seq})
+        await tablet.close()  # the tablet drops mid-route ...
+
+        # ... while two plan changes happen.
+        one = await asyncio.to_thread(book, driver_server, "station", "supermarket")
+        two = await asyncio.to_thread(book, driver_server, "city-hall", "clinic")
+        assert one["vehicle_id"] == two["vehicle_id"] == "tab-resume"
+        await asyncio.sleep(0.5)
+
+        back = Tablet(driver_server)
+        hello = await back.open(
+            token, "tab-resume", resume={"session_id": session_id, "last_seq": last_seq}
+        )
+        assert hello["type"] == "hello"
+        assert hello["payload"]["resumed"] is True
+        newest = hello["payload"]["last_seq"]
+        missed = [await back.next() for _ in range(newest - last_seq)]
+        # Exactly the missed events, in order, each once.
+        assert [m["seq"] for m in missed] == list(range(last_seq + 1, newest + 1))
+        kinds = [m["type"] for m in missed]
+        assert kinds.count("task.assigned") == 2
+        assert kinds.count("route.updated") == 2
+        versions = [m["payload"]["route_version"] for m in missed if m["type"] == "route.updated"]
+        assert versions == sorted(versions)
+        assert versions[0] > snapshot["payload"]["route_version"]
+        last_route = [m for m in missed if m["type"] == "route.updated"][-1]["payload"]
+        booked = {r["request_id"] for s in last_route["stops"] for r in s["board"]}
+        assert booked == {one["id"], two["id"]}
+        # Nothing is sent twice: a heartbeat is answered and no event follows it.
+        await back.send("heartbeat", {"last_seq": newest})
+        answer = await back.next()
+        assert answer["type"] == "heartbeat_ack"
+        assert answer["payload"]["acked_seq"] == newest
+        await back.close()
+
+        # Too old (another session): a full snapshot instead of a replay.
+        fresh = Tablet(driver_server)
+        hello = await fresh.open(token, "tab-resume", resume={"session_id": "x", "last_seq": 1})
+        assert hello["payload"]["resumed"] is False
+        snap = await fresh.next()
+        assert snap["type"] == "route.updated"
+        assert snap["payload"]["reason"] == "snapshot"
+        assert snap["seq"] == newest + 1
+        await fresh.close()
+
+    run(scenario())
+
+
+def test_tokens_cannot_drive_another_vehicle_and_bad_messages_get_errors(
+    driver_server: Server, add_vehicle: Any
+) -> None:
+    token_a = add_vehicle("tab-a")
+    add_vehicle("tab-b")
+
+    async def close_code(token: str, vehicle_id: str) -> int | None:
+        tablet = Tablet(driver_server)
+        try:
+            await tablet.open(token, vehicle_id)
+            await tablet.next()
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+        return None
+
+    async def scenario() -> None:
+        assert await close_code(token_a, "tab-b") == 4403  # a real token of another vehicle
+        assert await close_code("nr_v_not-a-token", "tab-a") == 4401
+        assert await close_code(OPERATOR_TOKEN, "tab-a") == 4403  # not a driver token
+
+        tablet = Tablet(driver_server)
+        await tablet.open(token_a, "tab-a")
+        await tablet.until("route.updated")
+        assert tablet.socket is not None
+        await tablet.socket.send("{not json")
+        bad = await tablet.until("error")
+        assert bad["payload"]["code"] == "bad_json"
+        await tablet.send("teleport", {})
+        unknown = await tablet.until("error")
+        assert unknown["payload"]["code"] == "unknown_type"
+        nowhere = await tablet.command("position", {"lat": "north", "lon": 1})
+        assert nowhere["payload"]["code"] == "bad_field"
+        stranger = await tablet.command("task.performed", {"request_id": "B-nobody"})
+        assert stranger["payload"]["code"] == "unknown_request"
+        # Still usable after all that.
+        await tablet.send("heartbeat", {"last_seq": 1})
+        assert (await tablet.until("heartbeat_ack"))["payload"]["last_seq"] >= 1
+        await tablet.close()
+
+    run(scenario())
