@@ -37,7 +37,7 @@ import numpy as np
 from dispatch.dispatcher import Dispatcher
 from dispatch.errors import OfferError
 from dispatch.events import DispatchEvent, Offered, PlanChanged
-from dispatch.model import CancelledBy, Offer, StopKind, Vehicle
+from dispatch.model import CancelledBy, Offer, OfferKind, StopKind, Vehicle
 from dispatch.params import ServiceParams
 from dispatch.schedule import dwell_seconds
 from routing.graph import RoadGraph
@@ -322,7 +322,7 @@ class Simulation:
             self.log.add(now, "rejected", id=request.id, reason=reason)
             rider.done = True
             return
-        best = result.offers[0]
+        best = next((o for o in result.offers if o.kind == OfferKind.BEST), result.offers[0])
         self.log.add(
             now,
             "offered",
