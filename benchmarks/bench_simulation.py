@@ -92,8 +92,8 @@ def main() -> int:
         "",
         "| policy | wall time of the day (s) | simulated requests / s | served share | "
         "vehicle-hours | vehicle-hours per served rider | vs no pooling | pooled share | "
-        "mean pickup wait (s) | failed events |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "mean pickup wait (s) | re-optimizations run / adopted / solver failed | failed events |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for policy in POLICIES:
         result = results[policy]
@@ -106,7 +106,8 @@ def main() -> int:
             f"{REQUESTS / result.wall_seconds:.0f} | {100 * (k['served_share'] or 0):.1f} % | "
             f"{k['vehicle_hours']:.1f} | {vh:.4f} | {ratio} | "
             f"{100 * (k['pooled_share'] or 0):.1f} % | {k['wait_mean_s'] or 0:.0f} | "
-            f"{k['errors']} |"
+            f"{k['reoptimizations']} / {k['reoptimizations_adopted']} / "
+            f"{k['reoptimizations_failed']} | {k['errors']} |"
         )
     k_main = main_run.kpis
     saving = (

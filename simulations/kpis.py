@@ -21,6 +21,10 @@ the arithmetic. Definitions:
   hours; idle time between jobs is not counted.
 - ``passengers_per_vehicle_hour``: served riders (passengers of served requests) / vehicle hours.
 - ``vehicle_hours_per_served_rider``: the inverse.
+- ``reoptimizations`` / ``_adopted`` / ``_failed``: re-optimization runs with something to
+  optimize, those whose plans were adopted, and those the solver failed on (from the
+  Dispatcher's ``Reoptimized`` events).
+- ``errors``: failed engine events (``error`` records).
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ KPI_LABELS: dict[str, str] = {
     "vehicle_hours": "vehicle-hours (working)",
     "passengers_per_vehicle_hour": "passengers per vehicle-hour",
     "vehicle_hours_per_served_rider": "vehicle-hours per served rider",
+    "reoptimizations": "re-optimizations run",
+    "reoptimizations_adopted": "re-optimizations adopted",
+    "reoptimizations_failed": "re-optimizations failed (solver error)",
     "errors": "failed events (logged)",
 }
 
@@ -107,6 +114,7 @@ def compute_kpis(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     dropoffs: dict[str, Mapping[str, Any]] = {}
     rejections: Counter[str] = Counter()
     declined = cancelled = no_show = errors = 0
+    reopt_runs = reopt_adopted = reopt_failed = 0
     drive_m = empty_m = 0.0
     rider_m = 0.0
     working_s = 0.0
@@ -141,6 +149,11 @@ def compute_kpis(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             working_s += float(record["t1"]) - float(record["t0"])
         elif kind == "error":
             errors += 1
+        elif kind == "dispatch" and record.get("event") == "Reoptimized":
+            if record.get("reason") != "nothing to optimize":
+                reopt_runs += 1
+            reopt_adopted += bool(record.get("adopted"))
+            reopt_failed += str(record.get("reason", "")).startswith("solver failed")
 
     served_ids = [rid for rid in dropoffs if rid in pickups]
     waits = [float(p["t"]) - float(p["ready_t"]) for p in pickups.values()]
@@ -206,6 +219,9 @@ def compute_kpis(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "vehicle_hours": vehicle_hours,
         "passengers_per_vehicle_hour": _ratio(served_riders, vehicle_hours),
         "vehicle_hours_per_served_rider": _ratio(vehicle_hours, served_riders),
+        "reoptimizations": reopt_runs,
+        "reoptimizations_adopted": reopt_adopted,
+        "reoptimizations_failed": reopt_failed,
         "errors": errors,
     }
 

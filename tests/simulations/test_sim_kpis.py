@@ -147,3 +147,24 @@ def test_outcomes_and_table_rows_name_every_request_and_reason() -> None:
     rows = dict(kpi_rows(compute_kpis(_day())))
     assert rows["served share"] == "50.0 %"
     assert rows["  rejected: no_vehicle_in_time"] == "1"
+
+
+def test_reoptimization_runs_adoptions_and_failures_are_counted() -> None:
+    def reoptimized(adopted: bool, reason: str) -> dict[str, object]:
+        return {
+            "t": 0,
+            "type": "dispatch",
+            "event": "Reoptimized",
+            "adopted": adopted,
+            "reason": reason,
+        }
+
+    records = [
+        reoptimized(False, "nothing to optimize"),  # not a run
+        reoptimized(True, ""),
+        reoptimized(False, "not cheaper"),
+        reoptimized(False, "solver failed: TypeError: ..."),
+    ]
+    kpis = compute_kpis(records)
+    assert (kpis["reoptimizations"], kpis["reoptimizations_adopted"]) == (3, 1)
+    assert kpis["reoptimizations_failed"] == 1
