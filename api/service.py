@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from api.area import ServiceAreaBundle
+from api.area import NamedPlaceSpec, ServiceAreaBundle
 from api.auth import Principal, Role, hash_token, new_token
 from api.events import EventBus
 from api.settings import Settings
@@ -70,7 +70,14 @@ from dispatch.model import (
 from dispatch.params import ServiceParams
 from routing.types import LatLon
 
-__all__ = ["ACTIVE_STATUSES", "DispatchService", "OfferContext", "Problem", "QuoteInput"]
+__all__ = [
+    "ACTIVE_STATUSES",
+    "DispatchService",
+    "OfferContext",
+    "Problem",
+    "QuoteInput",
+    "compact_snapshot",
+]
 
 log = logging.getLogger("noriai.service")
 T = TypeVar("T")
@@ -163,6 +170,7 @@ class DispatchService:
         self._solver = ThreadPoolExecutor(1, thread_name_prefix="noriai-reoptimizer")
         self._days: dict[dt.date, Dispatcher] = {}
         self._offers: dict[str, OfferContext] = {}
+        self._places = {place.id: place for place in bundle.places}
         self._tasks: list[asyncio.Task[None]] = []
         self.reoptimizations = 0
         self.startup_report: dict[str, int] = {}
@@ -314,7 +322,7 @@ class DispatchService:
         extra: Sequence[Any] = (),
     ) -> None:
         """Commit the day's snapshot, booking statuses named by ``events`` and ``extra`` rows."""
-        snapshot = _dumps(dispatcher.snapshot())
+        snapshot = _dumps(compact_snapshot(dispatcher.snapshot(), keep=DURABLE_STATUSES))
         try:
             with Session(self.engine, expire_on_commit=False) as session:
                 state = session.get(DayState, day)
@@ -346,6 +354,19 @@ class DispatchService:
             self._reload(day)
             raise
 
+    def _compact(self, day: dt.date) -> None:
+        """Forget expired and rejected quotes of ``day`` once there are many (memory, speed)."""
+        dispatcher = self._days.get(day)
+        if dispatcher is None:
+            return
+        finished = sum(
+            record.status in (RequestStatus.EXPIRED, RequestStatus.REJECTED)
+            for record in dispatcher.requests().values()
+        )
+        if finished >= COMPACT_AFTER_FINISHED_QUOTES:
+            kept = compact_snapshot(dispatcher.snapshot(), keep=LIVE_STATUSES)
+            self._days[day] = self._restore(day, _dumps(kept))
+
     def _reload(self, day: dt.date) -> None:
         """Throw away the in-memory day and rebuild it from its stored snapshot."""
         with Session(self.engine, expire_on_commit=False) as session:
@@ -363,10 +384,9 @@ class DispatchService:
             return None
 
     # --- riders ----------------------------------------------------------------------------
-    def place(self, place_id: str) -> NamedPlace | None:
-        """A named place by id."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            return session.get(NamedPlace, place_id)
+    def place(self, place_id: str) -> NamedPlaceSpec | None:
+        """A named place by id (from memory; the table mirrors the area's configuration)."""
+        return self._places.get(place_id)
 
     def _seed_places(self) -> None:
         with Session(self.engine, expire_on_commit=False) as session:
@@ -753,6 +773,7 @@ class DispatchService:
                 await self.call(functools.partial(self._days.pop, day, None))
                 continue
             await self.mutate(day, lambda d, now: d.tick(now))
+            await self.call(functools.partial(self._compact, day))
 
         def prune() -> None:
             for offer_id, context in list(self._offers.items()):
@@ -834,6 +855,37 @@ class DispatchService:
             rider_id=rider_id,
         )
         return QuoteInput(day=day, request=request, destination_place_id=destination_place_id)
+
+
+DURABLE_STATUSES = frozenset(
+    status.value
+    for status in RequestStatus
+    if status
+    not in (
+        RequestStatus.SUBMITTED,
+        RequestStatus.OFFERED,
+        RequestStatus.EXPIRED,
+        RequestStatus.REJECTED,
+    )
+)
+"""Requests a stored snapshot keeps: everything that was ever booked."""
+LIVE_STATUSES = DURABLE_STATUSES | {RequestStatus.OFFERED.value}
+"""Requests the in-memory Dispatcher keeps when compacted: booked ones and open offers."""
+COMPACT_AFTER_FINISHED_QUOTES = 200
+
+
+def compact_snapshot(data: dict[str, Any], *, keep: frozenset[str]) -> dict[str, Any]:
+    """A Dispatcher snapshot without the requests whose status is not in ``keep``.
+
+    Quotes nobody booked (expired, rejected, or still open) are not worth a crash-safe write:
+    their public offer ids live in memory only, so after a restart they cannot be booked
+    anyway. Dropping them keeps the snapshot written with every booking small. Offers are kept
+    when their request is kept. Other keys pass through unchanged.
+    """
+    records = [r for r in data["records"] if r["status"] in keep]
+    kept_ids = {r["request"]["id"] for r in records}
+    offers = [o for o in data["offers"] if o["request_id"] in kept_ids]
+    return {**data, "records": records, "offers": offers}
 
 
 ANONYMOUS_BOOKING: dict[str, Any] = {

@@ -51,6 +51,12 @@ class Settings(BaseModel):
         Seconds between ``Dispatcher.tick`` calls (offer expiry).
     max_walk_m : int
         Walking limit for virtual stops, metres.
+    zones_file : Path or None
+        GeoJSON of service zones (door-to-door zones such as Minato); see ``api.zones``.
+    tv_presets : str
+        Comma-separated named-place ids offered as numbered destinations on the TV page.
+    service_phone : str
+        The phone number riders call (shown on the TV page's final screens).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -69,11 +75,17 @@ class Settings(BaseModel):
     tick_interval_s: float = Field(default=5.0, gt=0)
     max_walk_m: int = Field(default=400, ge=50, le=3000)
     cache_dir: Path = Path(".noriai-cache")
+    zones_file: Path | None = None
+    tv_presets: str = Field(default="clinic,station,city-hall,supermarket", max_length=1000)
+    service_phone: str = Field(default="", max_length=40)
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        zone(value)
+        try:
+            zone(value)
+        except ConfigError as error:
+            raise ValueError(str(error)) from None
         return value
 
     @field_validator("db_url")
@@ -92,6 +104,13 @@ class Settings(BaseModel):
     def _osm_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"map file {value} does not exist; pass an .osm or .osm.bz2 file")
+        return value
+
+    @field_validator("zones_file")
+    @classmethod
+    def _zones_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"zones file {value} does not exist")
         return value
 
     @field_validator("places_file")

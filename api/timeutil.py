@@ -82,7 +82,8 @@ class ServiceClock:
         Elapsed real seconds, so a DST change inside the day is counted exactly. Fractions of
         a second are floored.
         """
-        delta = require_aware(moment) - self.midnight(day)
+        # Aware datetimes sharing one tzinfo subtract as wall clocks; compare in UTC instead.
+        delta = require_aware(moment).astimezone(dt.UTC) - self.midnight(day).astimezone(dt.UTC)
         return int(delta.total_seconds() // 1)
 
     def seconds_now(self, day: dt.date) -> int:

@@ -14,7 +14,7 @@ import schemathesis
 from api_helpers import OPERATOR_TOKEN, Server, register
 from hypothesis import HealthCheck, given, settings
 
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 8
 
 
 @pytest.fixture(scope="session")
