@@ -22,7 +22,19 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from api.area import ServiceAreaBundle, build_service_area
 from api.auth import ensure_operator_token
-from api.routers import bookings, drivers, live, me, operator, places, quotes, riders, vehicles
+from api.routers import (
+    bookings,
+    drivers,
+    households,
+    live,
+    me,
+    operator,
+    places,
+    quotes,
+    riders,
+    tv,
+    vehicles,
+)
 from api.service import DispatchService, Problem
 from api.settings import Settings
 from api.storage.engine import make_engine, migrate
@@ -50,6 +62,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     vehicles.router,
     operator.router,
     drivers.router,
+    households.router,
+    tv.router,
+    tv.page_router,
 )
 
 
