@@ -21,11 +21,14 @@ Time conventions (the Cordeau dial-a-ride definitions):
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 __all__ = [
     "DROPOFF",
@@ -174,6 +177,8 @@ class PdpSolution:
         False when no solution satisfying every hard constraint was found (routes are then empty).
     seconds : float
         Wall-clock time spent.
+    warm_start_used : bool
+        True when ``PdpProblem.warm_start`` was feasible and the search started from it.
     """
 
     routes: tuple[tuple[tuple[int, str], ...], ...]
@@ -181,6 +186,99 @@ class PdpSolution:
     unserved: tuple[int, ...]
     feasible: bool
     seconds: float
+    warm_start_used: bool = False
+
+
+_STRATEGY = routing_enums_pb2.FirstSolutionStrategy
+_FIRST_SOLUTION = {
+    "auto": _STRATEGY.LOCAL_CHEAPEST_INSERTION,
+    "local_cheapest_insertion": _STRATEGY.LOCAL_CHEAPEST_INSERTION,
+    "parallel_cheapest_insertion": _STRATEGY.PARALLEL_CHEAPEST_INSERTION,
+    "sequential_cheapest_insertion": _STRATEGY.SEQUENTIAL_CHEAPEST_INSERTION,
+    "local_cheapest_cost_insertion": _STRATEGY.LOCAL_CHEAPEST_COST_INSERTION,
+    "path_cheapest_arc": _STRATEGY.PATH_CHEAPEST_ARC,
+    "automatic": _STRATEGY.AUTOMATIC,
+}
+_METAHEURISTIC = {
+    "guided_local_search": routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH,
+    "simulated_annealing": routing_enums_pb2.LocalSearchMetaheuristic.SIMULATED_ANNEALING,
+    "tabu_search": routing_enums_pb2.LocalSearchMetaheuristic.TABU_SEARCH,
+    "greedy_descent": routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT,
+    "automatic": routing_enums_pb2.LocalSearchMetaheuristic.AUTOMATIC,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Node numbering of the OR-Tools model.
+
+    Nodes ``0 .. V-1`` are the vehicles' starts, ``V .. 2V-1`` their ends, then one node per
+    remaining visit (pickups of onboard tasks do not exist). ``visit_of_node[k]`` is the visit
+    of node k (None for starts and ends); ``node_of_visit`` the inverse.
+    """
+
+    locations: tuple[int, ...]
+    service_s: tuple[int, ...]
+    visit_of_node: tuple[tuple[int, str] | None, ...]
+    node_of_visit: dict[tuple[int, str], int]
+
+
+def _layout(problem: PdpProblem, *, seed: int) -> _Layout:
+    locations: list[int] = []
+    service: list[int] = []
+    visits: list[tuple[int, str] | None] = []
+    for vehicle in problem.vehicles:
+        locations.append(vehicle.start_location)
+        service.append(0)
+        visits.append(None)
+    for vehicle in problem.vehicles:
+        locations.append(vehicle.end_location)
+        service.append(0)
+        visits.append(None)
+    node_of_visit: dict[tuple[int, str], int] = {}
+    order = range(len(problem.tasks))
+    if seed:
+        order = np.random.default_rng(seed).permutation(len(problem.tasks)).tolist()
+    for index in order:
+        task = problem.tasks[index]
+        if not task.onboard:
+            node_of_visit[(index, PICKUP)] = len(locations)
+            locations.append(task.pickup_location)
+            service.append(task.pickup_service_s)
+            visits.append((index, PICKUP))
+        node_of_visit[(index, DROPOFF)] = len(locations)
+        locations.append(task.dropoff_location)
+        service.append(task.dropoff_service_s)
+        visits.append((index, DROPOFF))
+    return _Layout(tuple(locations), tuple(service), tuple(visits), node_of_visit)
+
+
+def _check_problem(problem: PdpProblem) -> None:
+    n_vehicles = len(problem.vehicles)
+    if n_vehicles == 0:
+        raise ValueError("PdpProblem needs at least one vehicle")
+    for index, task in enumerate(problem.tasks):
+        if task.onboard and task.vehicle is None:
+            raise ValueError(f"task {index} ({task.request_id}) is onboard but names no vehicle")
+        if task.vehicle is not None and not 0 <= task.vehicle < n_vehicles:
+            raise ValueError(f"task {index} ({task.request_id}) names vehicle {task.vehicle}")
+
+
+def _search_parameters(
+    *,
+    time_limit_s: float,
+    first_solution: str,
+    metaheuristic: str,
+) -> pywrapcp.RoutingSearchParameters:
+    parameters = pywrapcp.DefaultRoutingSearchParameters()
+    if first_solution not in _FIRST_SOLUTION:
+        raise ValueError(f"first_solution {first_solution!r}: use one of {sorted(_FIRST_SOLUTION)}")
+    if metaheuristic not in _METAHEURISTIC:
+        raise ValueError(f"metaheuristic {metaheuristic!r}: use one of {sorted(_METAHEURISTIC)}")
+    parameters.first_solution_strategy = _FIRST_SOLUTION[first_solution]
+    parameters.local_search_metaheuristic = _METAHEURISTIC[metaheuristic]
+    parameters.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    return parameters
 
 
 def solve_pdp(
@@ -190,6 +288,188 @@ def solve_pdp(
     seed: int = 0,
     first_solution: str = "auto",
     metaheuristic: str = "guided_local_search",
+    ride_limit: str = "dimension",
 ) -> PdpSolution:
-    """Solve ``problem`` within ``time_limit_s`` seconds (implementation follows)."""
-    raise NotImplementedError("solve_pdp is being implemented (issue 3)")
+    """Solve ``problem`` with OR-Tools within about ``time_limit_s`` seconds.
+
+    Parameters
+    ----------
+    problem : PdpProblem
+        The instance (integer seconds, location indices into ``problem.matrix``).
+    time_limit_s : float
+        Wall-clock budget of the search, seconds (model building comes on top).
+    seed : int
+        0 numbers the model's nodes in task order; another value shuffles that order, which
+        varies the search. Results repeat for a seed only as far as a time limit allows.
+    first_solution : str
+        ``"auto"`` (parallel cheapest insertion), or an OR-Tools first-solution strategy name in
+        lower case, e.g. ``"path_cheapest_arc"``. A feasible ``problem.warm_start`` wins.
+    metaheuristic : str
+        ``"guided_local_search"`` (default), ``"simulated_annealing"``, ``"tabu_search"``,
+        ``"greedy_descent"`` or ``"automatic"``.
+    ride_limit : str
+        How the maximum ride time is modelled. ``"dimension"`` (default): OR-Tools'
+        pickup-to-delivery limit on the time dimension, which its local-search filters check
+        on every move. ``"constraint"``: the textbook ``solver.Add(cumul(drop) - cumul(pick)
+        <= limit)``, which is only checked when a solution is committed (the plain baseline).
+
+    Returns
+    -------
+    PdpSolution
+        ``feasible=False`` with empty routes when no solution meeting every hard constraint was
+        found in time.
+    """
+    started = time.perf_counter()
+    _check_problem(problem)
+    if ride_limit not in ("dimension", "constraint"):
+        raise ValueError(f"ride_limit {ride_limit!r}: use 'dimension' or 'constraint'")
+    layout = _layout(problem, seed=seed)
+    n_vehicles = len(problem.vehicles)
+    n_nodes = len(layout.locations)
+    starts = list(range(n_vehicles))
+    ends = list(range(n_vehicles, 2 * n_vehicles))
+    manager = pywrapcp.RoutingIndexManager(n_nodes, n_vehicles, starts, ends)
+    routing = pywrapcp.RoutingModel(manager)
+    solver = routing.solver()
+
+    locations = np.asarray(layout.locations, dtype=np.int64)
+    matrix = np.asarray(problem.matrix, dtype=np.int64)
+    travel = matrix[np.ix_(locations, locations)]
+    service = np.asarray(layout.service_s, dtype=np.int64)
+    transit = travel + service[:, None]
+    cost_callback = routing.RegisterTransitMatrix(travel.tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(cost_callback)
+    time_callback = routing.RegisterTransitMatrix(transit.tolist())
+
+    horizon = max(
+        [v.end_latest for v in problem.vehicles]
+        + [t.dropoff_latest for t in problem.tasks]
+        + [t.pickup_latest for t in problem.tasks]
+    )
+    horizon = max(horizon, 0) + 1
+    routing.AddDimension(time_callback, horizon, horizon, False, "time")
+    time_dimension = routing.GetDimensionOrDie("time")
+
+    def index_of(visit: tuple[int, str]) -> int:
+        return int(manager.NodeToIndex(layout.node_of_visit[visit]))
+
+    for v, vehicle in enumerate(problem.vehicles):
+        start = routing.Start(v)
+        end = routing.End(v)
+        time_dimension.CumulVar(start).SetRange(vehicle.start_time, vehicle.end_latest)
+        time_dimension.CumulVar(end).SetRange(vehicle.start_time, vehicle.end_latest)
+        if vehicle.max_duration_s is not None:
+            time_dimension.SetSpanUpperBoundForVehicle(vehicle.max_duration_s, v)
+
+    # Capacities: seats and wheelchair places; onboard riders are load at the start.
+    for name, task_amount, vehicle_capacity in (
+        ("seats", [t.seats for t in problem.tasks], [v.seats for v in problem.vehicles]),
+        (
+            "wheelchairs",
+            [t.wheelchairs for t in problem.tasks],
+            [v.wheelchairs for v in problem.vehicles],
+        ),
+    ):
+        demand = [0] * n_nodes
+        initial = [0] * n_vehicles
+        for node, visit in enumerate(layout.visit_of_node):
+            if visit is None:
+                continue
+            task = problem.tasks[visit[0]]
+            amount = task_amount[visit[0]]
+            demand[node] = amount if visit[1] == PICKUP else -amount
+            if task.onboard and task.vehicle is not None:
+                initial[task.vehicle] += amount
+        callback = routing.RegisterUnaryTransitVector(demand)
+        routing.AddDimensionWithVehicleCapacity(callback, 0, vehicle_capacity, False, name)
+        dimension = routing.GetDimensionOrDie(name)
+        for v in range(n_vehicles):
+            dimension.CumulVar(routing.Start(v)).SetValue(initial[v])
+
+    locked = {vehicle.first_visit for vehicle in problem.vehicles if vehicle.first_visit}
+    keep_alive: list[Callable[[int, int, int], int]] = []
+    pair_index = 0
+    for index, task in enumerate(problem.tasks):
+        drop = index_of((index, DROPOFF))
+        time_dimension.CumulVar(drop).SetRange(task.dropoff_earliest, task.dropoff_latest)
+        if task.vehicle is not None:
+            routing.SetAllowedVehiclesForIndex([task.vehicle], drop)
+        if task.onboard:
+            continue
+        pick = index_of((index, PICKUP))
+        time_dimension.CumulVar(pick).SetRange(task.pickup_earliest, task.pickup_latest)
+        if task.vehicle is not None:
+            routing.SetAllowedVehiclesForIndex([task.vehicle], pick)
+        routing.AddPickupAndDelivery(pick, drop)
+        solver.Add(routing.VehicleVar(pick) == routing.VehicleVar(drop))
+        solver.Add(time_dimension.CumulVar(pick) <= time_dimension.CumulVar(drop))
+        limit = task.max_ride_s + task.pickup_service_s
+        if ride_limit == "constraint":
+            solver.Add(time_dimension.CumulVar(drop) - time_dimension.CumulVar(pick) <= limit)
+        else:
+
+            def limit_function(_pickup: int, _delivery: int, limit: int = limit) -> int:
+                return limit
+
+            keep_alive.append(limit_function)  # OR-Tools calls back into Python during search
+            time_dimension.SetPickupToDeliveryLimitFunctionForPair(limit_function, pair_index)
+        pair_index += 1
+        if problem.allow_unserved and (index, PICKUP) not in locked and task.vehicle is None:
+            routing.AddDisjunction([pick], problem.unserved_penalty)
+            routing.AddDisjunction([drop], 0)
+
+    for v, vehicle in enumerate(problem.vehicles):
+        if vehicle.first_visit is not None:
+            routing.NextVar(routing.Start(v)).SetValue(index_of(vehicle.first_visit))
+
+    parameters = _search_parameters(
+        time_limit_s=time_limit_s, first_solution=first_solution, metaheuristic=metaheuristic
+    )
+    routing.CloseModelWithParameters(parameters)
+    assignment = None
+    warm_start_used = False
+    if problem.warm_start is not None and len(problem.warm_start) == n_vehicles:
+        hint = [[index_of(visit) for visit in route] for route in problem.warm_start]
+        initial_assignment = routing.ReadAssignmentFromRoutes(hint, True)
+        if initial_assignment is not None:
+            warm_start_used = True
+            assignment = routing.SolveFromAssignmentWithParameters(initial_assignment, parameters)
+    if assignment is None and parameters.use_iterated_local_search:
+        assignment = routing.SolveWithIteratedLocalSearch(parameters)
+    elif assignment is None:
+        assignment = routing.SolveWithParameters(parameters)
+    seconds = time.perf_counter() - started
+    del keep_alive
+    if assignment is None:
+        return PdpSolution(
+            routes=tuple(() for _ in problem.vehicles),
+            cost=0,
+            unserved=tuple(range(len(problem.tasks))),
+            feasible=False,
+            seconds=seconds,
+            warm_start_used=warm_start_used,
+        )
+    routes: list[tuple[tuple[int, str], ...]] = []
+    cost = 0
+    served: set[int] = set()
+    for v in range(n_vehicles):
+        index = routing.Start(v)
+        route: list[tuple[int, str]] = []
+        while not routing.IsEnd(index):
+            following = assignment.Value(routing.NextVar(index))
+            cost += int(travel[manager.IndexToNode(index), manager.IndexToNode(following)])
+            index = following
+            visit = layout.visit_of_node[manager.IndexToNode(index)]
+            if visit is not None:
+                route.append(visit)
+                served.add(visit[0])
+        routes.append(tuple(route))
+    unserved = tuple(i for i in range(len(problem.tasks)) if i not in served)
+    return PdpSolution(
+        routes=tuple(routes),
+        cost=cost,
+        unserved=unserved,
+        feasible=True,
+        seconds=seconds,
+        warm_start_used=warm_start_used,
+    )
