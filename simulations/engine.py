@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -39,6 +39,12 @@ from dispatch.errors import OfferError
 from dispatch.events import DispatchEvent, Offered, PlanChanged
 from dispatch.model import CancelledBy, Offer, OfferKind, StopKind, Vehicle
 from dispatch.params import ServiceParams
+from dispatch.pdp import PdpSolution
+from dispatch.reoptimize import (
+    ReoptimizationProblem,
+    ReoptimizationSolution,
+    solve_reoptimization,
+)
 from dispatch.schedule import dwell_seconds
 from routing.graph import RoadGraph
 from routing.oracle import TravelTimeOracle
@@ -48,7 +54,13 @@ from simulations.demand import DemandRequest
 from simulations.eventlog import EventLog
 from simulations.scenario import RiderSpec
 
-__all__ = ["RIDER_STREAM", "EngineSettings", "Simulation"]
+__all__ = [
+    "RIDER_STREAM",
+    "EngineSettings",
+    "Simulation",
+    "solution_from_record",
+    "solution_record",
+]
 
 RIDER_STREAM = 2
 """Second word of the rider-behaviour generator's seed."""
@@ -78,6 +90,15 @@ class EngineSettings:
         ``Dispatcher.tick`` period.
     position_interval_s : Seconds
         Position report period of a driving vehicle.
+    reoptimize_interval_s : Seconds
+        Re-optimization period (0: never). The engine runs it like the live service does:
+        ``reoptimization_problem`` -> ``solve_reoptimization`` -> ``apply_reoptimization``, at
+        the first tick at least this long after the previous run (the Dispatcher itself gets
+        ``reoptimize_interval_s = 0``, so ``tick`` only expires offers).
+    recorded_solutions : mapping, optional
+        Replay: solver answers recorded in an event log (``reoptimize`` records by time). When
+        given, these are adopted instead of solving again, so a replay reproduces a day whose
+        solver ran against a wall-clock limit.
     """
 
     seed: int
@@ -85,6 +106,8 @@ class EngineSettings:
     params: ServiceParams
     tick_interval_s: Seconds = 60
     position_interval_s: Seconds = 60
+    reoptimize_interval_s: Seconds = 0
+    recorded_solutions: Mapping[int, Mapping[str, Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -129,6 +152,37 @@ class _VehicleRun:
     wait_since: Seconds = 0
     waiting_for: tuple[str, str] = ("", "")
     free_t: Seconds = 0
+
+
+def solution_record(solution: ReoptimizationSolution) -> dict[str, Any]:
+    """A solver answer as log fields (without its wall time, which differs between runs)."""
+    pdp = solution.pdp
+    return {
+        "error": solution.error,
+        "solved": pdp is not None,
+        "routes": [] if pdp is None else [[list(visit) for visit in route] for route in pdp.routes],
+        "cost": None if pdp is None else pdp.cost,
+        "unserved": [] if pdp is None else list(pdp.unserved),
+        "feasible": None if pdp is None else pdp.feasible,
+    }
+
+
+def solution_from_record(
+    problem: ReoptimizationProblem, record: Mapping[str, Any]
+) -> ReoptimizationSolution:
+    """The answer a ``reoptimize`` record holds, for the same problem rebuilt in a replay."""
+    if not record.get("solved"):
+        return ReoptimizationSolution(problem=problem, pdp=None, error=str(record.get("error", "")))
+    pdp = PdpSolution(
+        routes=tuple(
+            tuple((int(task), str(kind)) for task, kind in route) for route in record["routes"]
+        ),
+        cost=int(record["cost"]),
+        unserved=tuple(int(task) for task in record["unserved"]),
+        feasible=bool(record["feasible"]),
+        seconds=0.0,
+    )
+    return ReoptimizationSolution(problem=problem, pdp=pdp, error=str(record.get("error", "")))
 
 
 def _event_record(event: DispatchEvent) -> dict[str, Any]:
@@ -197,6 +251,7 @@ class Simulation:
         self._sequence = 0
         self._pending_other = 0
         self._submitted = 0
+        self._last_reoptimized: Seconds | None = None
         self.last_shift_end = max((v.shift_end for v in vehicles), default=0)
         self.handlers: dict[str, Callable[..., None]] = {
             "request": self._on_request,
@@ -414,6 +469,29 @@ class Simulation:
         elif self._pending_other or busy or now < horizon:
             self._schedule(now + self.settings.tick_interval_s, PRIORITY_TICK, "tick")
         self._absorb(self.dispatcher.tick(now), now)
+        interval = self.settings.reoptimize_interval_s
+        if interval > 0 and (
+            self._last_reoptimized is None or now - self._last_reoptimized >= interval
+        ):
+            self._last_reoptimized = now
+            self._reoptimize(now)
+
+    def _reoptimize(self, now: Seconds) -> None:
+        """Build, solve (or take the recorded answer), log and apply one re-optimization."""
+        problem = self.dispatcher.reoptimization_problem(now)
+        recorded = (
+            self.settings.recorded_solutions.get(now)
+            if self.settings.recorded_solutions is not None
+            else None
+        )
+        if self.settings.recorded_solutions is not None:
+            if recorded is None:
+                raise KeyError(f"the recorded log has no re-optimization at {now}")
+            solution = solution_from_record(problem, recorded)
+        else:
+            solution = solve_reoptimization(problem)
+        self.log.add(now, "reoptimize", **solution_record(solution))
+        self._absorb(self.dispatcher.apply_reoptimization(solution, now), now)
 
     # --- vehicles ------------------------------------------------------------------------
     def _current(self, vehicle_id: str, token: int) -> _VehicleRun | None:

@@ -8,8 +8,8 @@ can be replayed from its log alone.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,7 @@ def run_scenario(
     requests: Sequence[DemandRequest] | None = None,
     world: World | None = None,
     progress: Callable[[int, int], None] | None = None,
+    recorded_solutions: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> SimulationResult:
     """Simulate one day of ``scenario``.
 
@@ -92,13 +93,21 @@ def run_scenario(
         A world already built for this scenario's map, stops and fleet (saves loading twice).
     progress : callable, optional
         ``progress(submitted, total)`` after each request.
+    recorded_solutions : mapping, optional
+        Replay: re-optimization answers by time (``reoptimize`` records of a recorded log),
+        adopted instead of solving again.
     """
     if world is None:
         world = build_world(scenario)
     demand = sorted_demand(requests) if requests is not None else demand_for(scenario, world)
     params = scenario.dispatch_params()
+    # As in the live service, tick() only expires offers; the engine runs re-optimization in
+    # three steps so it can record (and in a replay, re-use) the solver's answers.
     dispatcher = Dispatcher(
-        oracle=world.oracle, area=world.area, params=params, vehicles=world.vehicles
+        oracle=world.oracle,
+        area=world.area,
+        params=replace(params, reoptimize_interval_s=0),
+        vehicles=world.vehicles,
     )
     log = EventLog(
         header={
@@ -125,6 +134,8 @@ def run_scenario(
             params=params,
             tick_interval_s=scenario.tick_interval_s,
             position_interval_s=scenario.position_interval_s,
+            reoptimize_interval_s=params.reoptimize_interval_s,
+            recorded_solutions=recorded_solutions,
         ),
         log=log,
         progress=progress,

@@ -105,3 +105,15 @@ def test_vehicles_never_overlap_themselves_or_overfill(tiny_run: SimulationResul
 def test_kpis_in_the_summary_are_the_kpis_of_the_records(tiny_run: SimulationResult) -> None:
     assert tiny_run.log.summary["kpis"] == compute_kpis(tiny_run.log.records)
     assert tiny_run.kpis["served"] > 0
+
+
+def test_a_re_optimized_day_replays_from_its_recorded_solver_answers(tmp_path: Path) -> None:
+    scenario = with_overrides(load_scenario(TINY), {"policy": "insertion_reopt"})
+    run = run_scenario(scenario)
+    solves = [r for r in run.log.records if r["type"] == "reoptimize"]
+    # 07:00 .. about 11:00 with a run every 600 s: a couple of dozen runs.
+    assert len(solves) >= 10
+    assert run.kpis["reoptimizations"] > 0
+    path = write_event_log(tmp_path / "events.jsonl", run.log)
+    outcome = replay_event_log(path)
+    assert outcome.matches, outcome.differences
