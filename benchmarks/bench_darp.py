@@ -8,6 +8,8 @@ Environment:
     NORIAI_BENCH_DARP_LIMITS      comma-separated time limits in seconds (default "10,60")
     NORIAI_BENCH_DARP_INSTANCES   comma-separated names or prefixes, e.g. "a" or "a2-16,b" (all)
     NORIAI_BENCH_DARP_WORKERS     parallel solves (default 2)
+
+Progress lines also go to reports/bench_darp_progress.log (run_all.py captures stderr).
 """
 
 from __future__ import annotations
@@ -96,20 +98,24 @@ def main() -> int:
     ]
     results: dict[tuple[str, str, float], dict[str, Any]] = {}
     started = time.perf_counter()
+    progress_path = Path(__file__).resolve().parents[1] / "reports" / "bench_darp_progress.log"
+    progress_path.parent.mkdir(exist_ok=True)
+    progress = progress_path.open("w")
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers) as pool:
         for done, row in enumerate(pool.imap_unordered(solve_one, jobs), start=1):
             results[(row["instance"], row["solver"], row["limit"])] = row
             best = bks.get(row["instance"], (0.0, False))[0]
             gap = 100.0 * (row["cost"] - best) / best if best else float("nan")
-            print(
+            line = (
                 f"[darp {done}/{len(jobs)} {time.perf_counter() - started:.0f}s] "
                 f"{row['instance']} {row['solver']} {row['limit']:g}s: cost {row['cost']:.2f} "
                 f"gap {gap:.2f}% served {row['served']}/{row['requests']} "
-                f"feasible {row['feasible']}",
-                file=sys.stderr,
-                flush=True,
+                f"feasible {row['feasible']}"
             )
+            print(line, file=sys.stderr, flush=True)
+            print(line, file=progress, flush=True)
+    progress.close()
     wall = time.perf_counter() - started
 
     def gap_of(row: dict[str, Any]) -> float | None:
