@@ -262,6 +262,6 @@ def register(app: typer.Typer) -> None:
                     for c in shown
                 )
             )
-        Console().print(table)
+        Console(width=None if sys.stdout.isatty() else 200).print(table)
         for name, path in paths.items():
             print(f"{name}: {path}")
