@@ -24,11 +24,13 @@ from api.area import ServiceAreaBundle, build_service_area
 from api.auth import ensure_operator_token
 from api.routers import (
     bookings,
+    console,
     drivers,
     households,
     live,
     me,
     operator,
+    pages,
     places,
     quotes,
     riders,
@@ -62,6 +64,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     vehicles.router,
     operator.router,
     drivers.router,
+    console.router,
+    pages.router,
     households.router,
     tv.router,
     tv.page_router,
