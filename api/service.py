@@ -57,7 +57,7 @@ from api.storage.models import (
 from api.timeutil import ServiceClock
 from dispatch.dispatcher import Dispatcher, QuoteResult
 from dispatch.errors import OfferError, UnknownRequestError
-from dispatch.events import DispatchEvent, Expired, Offered
+from dispatch.events import DispatchEvent
 from dispatch.model import (
     CancelledBy,
     Channel,
@@ -218,7 +218,7 @@ class DispatchService:
         def work() -> list[DispatchEvent]:
             dispatcher = self.dispatcher(day)
             events = list(change(dispatcher, self.clock.seconds_now(day)))
-            if any(not isinstance(event, Expired | Offered) for event in events):
+            if any(type(event).__name__ not in TRANSIENT_EVENTS for event in events):
                 self._persist(day, dispatcher, events)
             return events
 
@@ -857,6 +857,8 @@ class DispatchService:
         return QuoteInput(day=day, request=request, destination_place_id=destination_place_id)
 
 
+TRANSIENT_EVENTS = frozenset({"Expired", "Offered", "Reoptimized", "PromiseAtRisk"})
+"""Events that change nothing a restart must know (no snapshot write for them alone)."""
 DURABLE_STATUSES = frozenset(
     status.value
     for status in RequestStatus

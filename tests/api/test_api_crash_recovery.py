@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from api_helpers import OPERATOR_TOKEN, TOKYO, Server, free_port, server_env
+from api_helpers import (
+    OPERATOR_TOKEN,
+    TOKYO,
+    PostgresDatabase,
+    Server,
+    free_port,
+    postgres_admin_url,
+    server_env,
+)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -73,9 +81,16 @@ async def storm(
     return attempts
 
 
-def test_sigkill_mid_booking_storm_loses_and_duplicates_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sigkill_mid_booking_storm_loses_and_duplicates_nothing(backend: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    database = None
+    if backend == "sqlite":
+        db_url = f"sqlite:///{tmp_path / 'crash.sqlite'}"
+    else:
+        database = PostgresDatabase(postgres_admin_url())
+        database.create()
+        db_url = database.url
     server = Server(
-        db_url=f"sqlite:///{tmp_path / 'crash.sqlite'}",
+        db_url=db_url,
         log_path=tmp_path / "server.log",
         env=server_env(NORIAI_REOPTIMIZE_INTERVAL_S="0"),
     )
@@ -166,5 +181,12 @@ def test_sigkill_mid_booking_storm_loses_and_duplicates_nothing(tmp_path) -> Non
             for booking_id in recovered.values():
                 assert planned[(booking_id, "pickup")] == 1, booking_id
                 assert planned[(booking_id, "dropoff")] == 1, booking_id
+            print(
+                f"crash test ({backend}): {len(answered)} answered 2xx before the kill, "
+                f"{len(recovered) - len(answered)} committed but unanswered (replayed), "
+                f"{sum(a.offer_id is not None and a.status is None for a in attempts)} cut off"
+            )
     finally:
         server.stop()
+        if database is not None:
+            database.drop()
