@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from api import cli_darp, cli_demo, cli_routing, cli_serve, cli_sim, cli_stops
+from api import cli_darp, cli_demo, cli_households, cli_routing, cli_serve, cli_sim, cli_stops
 from api.errors import ApiError
 from dispatch.errors import DispatchError
 from routing.errors import RoutingError
@@ -35,7 +35,7 @@ def version() -> None:
     print(package_version("noriai"))
 
 
-for module in (cli_routing, cli_stops, cli_darp, cli_serve, cli_sim, cli_demo):
+for module in (cli_routing, cli_stops, cli_darp, cli_serve, cli_sim, cli_demo, cli_households):
     module.register(app)
 
 KNOWN_ERRORS = (RoutingError, DispatchError, SimulationError, ApiError, FileNotFoundError)

@@ -214,8 +214,8 @@ def create_household(
     if not body.consent:
         raise Problem(
             422,
-            "record the household's consent first (consent: true); without it we cannot keep "
-            "its name and home point",
+            "record the household's consent first (consent: true, CLI --consent); without it we "
+            "cannot keep its name and home point",
             reason="consent_missing",
         )
     if body.pin is None and not body.pairing_code:

@@ -38,7 +38,8 @@ ERRORS: dict[int | str, dict[str, object]] = {
 
 
 def _load(session: SessionDep, household_id: str) -> Household:
-    row = session.get(Household, household_id) if len(household_id) <= 32 else None
+    usable = len(household_id) <= 32 and household_id.isprintable()
+    row = session.get(Household, household_id) if usable else None
     if row is None:
         raise Problem(
             404, f"no household {household_id}; list them with GET /v1/operator/households"

@@ -472,7 +472,8 @@ def _booking_public(
 
 
 def _own_booking(session: Session, household: Household, booking_id: str) -> Booking:
-    link = session.get(HouseholdBooking, booking_id) if len(booking_id) <= 32 else None
+    usable = len(booking_id) <= 32 and booking_id.isprintable()
+    link = session.get(HouseholdBooking, booking_id) if usable else None
     row = session.get(Booking, booking_id) if link is not None else None
     if link is None or row is None or link.household_id != household.id:
         raise Problem(
