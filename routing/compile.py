@@ -172,9 +172,7 @@ def compile_graph(edges: EdgeList, *, source: str, cache_key: str = "") -> RoadG
         edge_highway=tuple(edges.highway[e] for e in chosen_list),
         edge_name=tuple(edges.name[e] for e in chosen_list),
         edge_ref=tuple(edges.ref[e] for e in chosen_list),
-        edge_flags=np.asarray(edges.flags, dtype=np.uint8)[chosen]
-        if chosen.size
-        else np.zeros(0, dtype=np.uint8),
+        edge_flags=np.asarray(edges.flags, dtype=np.uint8)[chosen],
         geometry_offsets=geometry_offsets,
         geometry_lat=np.concatenate(geometry_lat_parts) if geometry_lat_parts else empty,
         geometry_lon=np.concatenate(geometry_lon_parts) if geometry_lon_parts else empty.copy(),

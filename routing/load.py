@@ -143,7 +143,14 @@ def _osmnx_settings(cache_dir: Path | None) -> Iterator[Any]:
     """Temporarily adjust OSMnx's global settings; restores them afterwards."""
     import osmnx as ox
 
-    names = ("useful_tags_way", "requests_timeout", "use_cache", "cache_folder", "log_console")
+    names = (
+        "useful_tags_way",
+        "requests_timeout",
+        "use_cache",
+        "cache_folder",
+        "log_console",
+        "overpass_rate_limit",
+    )
     saved = {name: getattr(ox.settings, name) for name in names}
     try:
         ox.settings.useful_tags_way = sorted(
@@ -151,6 +158,8 @@ def _osmnx_settings(cache_dir: Path | None) -> Iterator[Any]:
         )
         ox.settings.requests_timeout = _PLACE_TIMEOUT_S
         ox.settings.log_console = False
+        # Never sleep waiting for an Overpass slot: a place look-up must fail fast.
+        ox.settings.overpass_rate_limit = False
         if cache_dir is None:
             ox.settings.use_cache = False
         else:
