@@ -72,3 +72,27 @@ def test_bad_input_is_one_stderr_line_and_exit_2(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert message in err[0]
+
+
+def test_a_day_simulated_in_another_process_replays_here(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Another interpreter with a fixed string-hash seed: set or dict order must not leak into
+    # the outcome (this process uses its own random hash seed).
+    import os
+    import subprocess
+    import sys
+
+    noriai = Path(sys.executable).with_name("noriai")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    done = subprocess.run(
+        [str(noriai), "simulate", str(TINY), "--json", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert _run(["replay", str(tmp_path / "events.jsonl")]) == 0
+    assert "replay matches" in capsys.readouterr().out
