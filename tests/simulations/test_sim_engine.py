@@ -117,3 +117,12 @@ def test_a_re_optimized_day_replays_from_its_recorded_solver_answers(tmp_path: P
     path = write_event_log(tmp_path / "events.jsonl", run.log)
     outcome = replay_event_log(path)
     assert outcome.matches, outcome.differences
+
+
+def test_a_scenario_pointing_at_the_request_log_reproduces_the_day(
+    tiny_run: SimulationResult, tmp_path: Path
+) -> None:
+    path = write_request_log(tmp_path / "day.json", tiny_run.requests)
+    scenario = with_overrides(load_scenario(TINY), {"demand.log": str(path)})
+    assert scenario.demand.log == path
+    assert run_scenario(scenario).log.lines() == tiny_run.log.lines()
