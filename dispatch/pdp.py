@@ -281,6 +281,16 @@ def _search_parameters(
     return parameters
 
 
+def _pin(routing: pywrapcp.RoutingModel, index: int, vehicle: int) -> None:
+    """Allow only ``vehicle`` at ``index`` (-1 stays allowed: unperformed, if optional).
+
+    ``SetAllowedVehiclesForIndex`` would be the natural call, but its Python binding in
+    OR-Tools 9.15 rejects every list (absl::Span typemap), so the vehicle variable is
+    restricted directly.
+    """
+    routing.VehicleVar(index).SetValues([-1, vehicle])
+
+
 def solve_pdp(
     problem: PdpProblem,
     *,
@@ -393,13 +403,13 @@ def solve_pdp(
         drop = index_of((index, DROPOFF))
         time_dimension.CumulVar(drop).SetRange(task.dropoff_earliest, task.dropoff_latest)
         if task.vehicle is not None:
-            routing.SetAllowedVehiclesForIndex([task.vehicle], drop)
+            _pin(routing, drop, task.vehicle)
         if task.onboard:
             continue
         pick = index_of((index, PICKUP))
         time_dimension.CumulVar(pick).SetRange(task.pickup_earliest, task.pickup_latest)
         if task.vehicle is not None:
-            routing.SetAllowedVehiclesForIndex([task.vehicle], pick)
+            _pin(routing, pick, task.vehicle)
         routing.AddPickupAndDelivery(pick, drop)
         solver.Add(routing.VehicleVar(pick) == routing.VehicleVar(drop))
         solver.Add(time_dimension.CumulVar(pick) <= time_dimension.CumulVar(drop))
