@@ -45,8 +45,10 @@ def kinds(result_violations: tuple[object, ...]) -> list[str]:
 def test_parse_reads_header_and_nodes_and_adds_a_missing_end_depot() -> None:
     instance = parse_cordeau(tiny(), name="tiny")
     assert (instance.vehicles, instance.requests, instance.capacity) == (1, 2, 2)
-    assert instance.max_route_duration == 100 and instance.max_ride_time == 10
-    assert instance.nodes[3].load == -1 and instance.nodes[3].x == 3
+    assert instance.max_route_duration == 100
+    assert instance.max_ride_time == 10
+    assert instance.nodes[3].load == -1
+    assert instance.nodes[3].x == 3
     without_end = "\n".join(tiny().splitlines()[:-1])
     again = parse_cordeau(without_end, name="tiny")
     assert len(again.nodes) == 6  # node 5 = copy of the depot

@@ -75,10 +75,12 @@ def test_one_seat_carries_overlapping_riders_one_after_the_other() -> None:
     tasks = (task(1, 3), task(2, 4))
     # Two seats: 0 -> 1 -> 2 -> 3 -> 4 -> 0 = 60 + 60 + 60 + 60 + 240 = 480.
     two = solve(PdpProblem(matrix=LINE, tasks=tasks, vehicles=(bus(seats=2),)))
-    assert two.feasible and two.cost == 480
+    assert two.feasible
+    assert two.cost == 480
     # One seat: 0 -> 1 -> 3 -> 2 -> 4 -> 0 = 60 + 120 + 60 + 120 + 240 = 600.
     one = solve(PdpProblem(matrix=LINE, tasks=tasks, vehicles=(bus(seats=1),)))
-    assert one.feasible and one.cost == 600
+    assert one.feasible
+    assert one.cost == 600
     assert one.routes[0] == ((0, "pickup"), (0, "dropoff"), (1, "pickup"), (1, "dropoff"))
 
 
@@ -87,7 +89,8 @@ def test_wheelchair_place_is_a_capacity_of_its_own() -> None:
     # Both riders use a wheelchair, the bus has one place: same order as one seat, cost 600.
     tasks = (task(1, 3, wheelchairs=1), task(2, 4, wheelchairs=1))
     solution = solve(PdpProblem(matrix=LINE, tasks=tasks, vehicles=(bus(wheelchairs=1),)))
-    assert solution.feasible and solution.cost == 600
+    assert solution.feasible
+    assert solution.cost == 600
 
 
 @pytest.mark.timeout(60)
@@ -97,7 +100,8 @@ def test_time_windows_decide_the_order() -> None:
     # 180 + 60 + 180 + 60 + 120 = 600.
     tasks = (task(1, 2, pickup_window=(600, 700)), task(3, 4, pickup_window=(0, 300)))
     solution = solve(PdpProblem(matrix=LINE, tasks=tasks, vehicles=(bus(),)))
-    assert solution.feasible and solution.cost == 600
+    assert solution.feasible
+    assert solution.cost == 600
     assert solution.routes[0] == ((1, "pickup"), (1, "dropoff"), (0, "pickup"), (0, "dropoff"))
 
 
@@ -108,7 +112,8 @@ def test_max_ride_forbids_pooling_with_stops_on_the_way() -> None:
     # The best unpooled tour is 0 -> 1 -> 4 -> 2 -> 3 -> 0 = 60 + 180 + 120 + 60 + 180 = 600.
     limited = (task(1, 4, service=30, max_ride=180), task(2, 3, service=30))
     solution = solve(PdpProblem(matrix=LINE, tasks=limited, vehicles=(bus(),)))
-    assert solution.feasible and solution.cost == 600
+    assert solution.feasible
+    assert solution.cost == 600
     free = (task(1, 4, service=30), task(2, 3, service=30))
     assert solve(PdpProblem(matrix=LINE, tasks=free, vehicles=(bus(),))).cost == 480
 
@@ -133,7 +138,8 @@ def test_locked_first_visit_is_served_first() -> None:
     free = solve(PdpProblem(matrix=LINE, tasks=tasks, vehicles=(bus(),)))
     assert free.routes[0][0] == (0, "pickup")
     locked = solve(PdpProblem(matrix=LINE, tasks=tasks, vehicles=(bus(first_visit=(1, "pickup")),)))
-    assert locked.feasible and locked.routes[0][0] == (1, "pickup")
+    assert locked.feasible
+    assert locked.routes[0][0] == (1, "pickup")
 
 
 @pytest.mark.timeout(60)
@@ -151,9 +157,13 @@ def test_warm_start_is_used_when_feasible_and_ignored_otherwise() -> None:
     good = ((((0, "pickup"), (1, "pickup"), (0, "dropoff"), (1, "dropoff"))),)
     bad = ((((0, "dropoff"), (0, "pickup"), (1, "pickup"), (1, "dropoff"))),)  # drop first
     used = solve(PdpProblem(matrix=LINE, tasks=tasks, vehicles=(bus(),), warm_start=good))
-    assert used.warm_start_used and used.feasible and used.cost == 480
+    assert used.warm_start_used
+    assert used.feasible
+    assert used.cost == 480
     ignored = solve(PdpProblem(matrix=LINE, tasks=tasks, vehicles=(bus(),), warm_start=bad))
-    assert not ignored.warm_start_used and ignored.feasible and ignored.cost == 480
+    assert not ignored.warm_start_used
+    assert ignored.feasible
+    assert ignored.cost == 480
 
 
 @pytest.mark.timeout(60)
@@ -161,9 +171,11 @@ def test_unreachable_task_is_infeasible_unless_it_may_be_left_out() -> None:
     # Location 5 is 300 s away; its pickup must start by 100.
     tasks = (task(1, 2), task(5, 4, pickup_window=(0, 100)))
     strict = solve(PdpProblem(matrix=LINE, tasks=tasks, vehicles=(bus(),)))
-    assert not strict.feasible and strict.routes == ((),)
+    assert not strict.feasible
+    assert strict.routes == ((),)
     lenient = solve(PdpProblem(matrix=LINE, tasks=tasks, vehicles=(bus(),), allow_unserved=True))
-    assert lenient.feasible and lenient.unserved == (1,)
+    assert lenient.feasible
+    assert lenient.unserved == (1,)
     assert lenient.routes[0] == ((0, "pickup"), (0, "dropoff"))
 
 
