@@ -83,7 +83,7 @@ from dispatch.schedule import (
 from routing.oracle import TravelTimeOracle
 from routing.types import NodeId, Seconds
 
-__all__ = ["Dispatcher", "QuoteResult"]
+__all__ = ["Dispatcher", "QuoteResult", "max_ride_seconds", "request_trip", "validate_request"]
 
 SNAPSHOT_FORMAT = 1
 S = RequestStatus
@@ -969,34 +969,7 @@ class Dispatcher:
     def _constraint_trip(
         self, request: Request, pickup: Access, dropoff: Access, now: Seconds, oracle: MemoOracle
     ) -> TripSpec | None:
-        """The request's hard limits for one stop pair (wider than the offer's promise)."""
-        params = self._params
-        direct = oracle.seconds(pickup.node, dropoff.node)
-        max_ride = max_ride_seconds(direct, params)
-        pickup_dwell = dwell_seconds(request.passengers, params)
-        if request.arrive_by is not None:
-            dropoff_latest = request.arrive_by - dropoff.walk_s
-            pickup_latest = dropoff_latest - direct - pickup_dwell
-            pickup_earliest = max(now + pickup.walk_s, pickup_latest - params.max_early_pickup_s)
-        else:
-            assert request.depart_at is not None
-            pickup_earliest = max(request.depart_at, now) + pickup.walk_s
-            pickup_latest = pickup_earliest + params.pickup_window_s
-            dropoff_latest = pickup_latest + pickup_dwell + max_ride
-        if pickup_earliest > pickup_latest:
-            return None
-        return TripSpec(
-            request_id=request.id,
-            pickup=pickup,
-            dropoff=dropoff,
-            pickup_earliest=pickup_earliest,
-            pickup_latest=pickup_latest,
-            dropoff_earliest=0,
-            dropoff_latest=dropoff_latest,
-            passengers=request.passengers,
-            wheelchairs=request.wheelchairs,
-            max_ride_s=max_ride,
-        )
+        return request_trip(request, pickup, dropoff, now, oracle=oracle, params=self._params)
 
     def _fits_shift(self, vehicle: Vehicle, trip: TripSpec, oracle: MemoOracle) -> bool:
         """Could an empty ``vehicle`` serve ``trip`` alone within its shift?"""
@@ -1156,6 +1129,52 @@ def _cost_order(c: Insertion) -> tuple[int, int, str, int, int, int]:
         c.pickup_index,
         c.dropoff_index,
         c.trip.pickup.node,
+    )
+
+
+def request_trip(
+    request: Request,
+    pickup: Access,
+    dropoff: Access,
+    now: Seconds,
+    *,
+    oracle: TravelTimeOracle,
+    params: ServiceParams,
+) -> TripSpec | None:
+    """The request's hard limits for one stop pair (wider than an offer's promise), or None
+    when its pickup window is empty.
+
+    Arrive-by: latest arrival at the drop-off stop is ``arrive_by`` minus the walk from it;
+    latest pickup leaves time for the direct ride and the pickup dwell; the earliest pickup is
+    ``max_early_pickup_s`` before that, and not before the rider can walk to the stop.
+    Depart-at: pickup within ``[depart_at + walk, + pickup_window_s]``; the latest arrival
+    follows from the maximum ride time.
+    """
+    direct = oracle.seconds(pickup.node, dropoff.node)
+    max_ride = max_ride_seconds(direct, params)
+    pickup_dwell = dwell_seconds(request.passengers, params)
+    if request.arrive_by is not None:
+        dropoff_latest = request.arrive_by - dropoff.walk_s
+        pickup_latest = dropoff_latest - direct - pickup_dwell
+        pickup_earliest = max(now + pickup.walk_s, pickup_latest - params.max_early_pickup_s)
+    else:
+        assert request.depart_at is not None
+        pickup_earliest = max(request.depart_at, now) + pickup.walk_s
+        pickup_latest = pickup_earliest + params.pickup_window_s
+        dropoff_latest = pickup_latest + pickup_dwell + max_ride
+    if pickup_earliest > pickup_latest:
+        return None
+    return TripSpec(
+        request_id=request.id,
+        pickup=pickup,
+        dropoff=dropoff,
+        pickup_earliest=pickup_earliest,
+        pickup_latest=pickup_latest,
+        dropoff_earliest=0,
+        dropoff_latest=dropoff_latest,
+        passengers=request.passengers,
+        wheelchairs=request.wheelchairs,
+        max_ride_s=max_ride,
     )
 
 

@@ -88,10 +88,15 @@ class ReoptimizationProblem:
 
 @dataclass(frozen=True, slots=True)
 class ReoptimizationSolution:
-    """The solver's answer to a :class:`ReoptimizationProblem`."""
+    """The solver's answer to a :class:`ReoptimizationProblem`.
+
+    ``error`` is the solver's failure message ("" when it ran); a failed solve is never
+    adopted, so the current plans stay.
+    """
 
     problem: ReoptimizationProblem
     pdp: PdpSolution | None
+    error: str = ""
 
 
 def build_problem(dispatcher: Dispatcher, now: Seconds) -> ReoptimizationProblem:
@@ -220,7 +225,13 @@ def solve_reoptimization(problem: ReoptimizationProblem) -> ReoptimizationSoluti
     """Run the solver on ``problem`` (pure; safe to call in another thread or process)."""
     if problem.pdp is None:
         return ReoptimizationSolution(problem=problem, pdp=None)
-    solution = solve_pdp(problem.pdp, time_limit_s=problem.time_limit_s, seed=problem.seed)
+    try:
+        solution = solve_pdp(problem.pdp, time_limit_s=problem.time_limit_s, seed=problem.seed)
+    except (TypeError, ValueError, RuntimeError, OverflowError) as error:
+        # A solver failure must not stop dispatching: the current plans stay valid.
+        return ReoptimizationSolution(
+            problem=problem, pdp=None, error=f"{type(error).__name__}: {error}"
+        )
     return ReoptimizationSolution(problem=problem, pdp=solution)
 
 
@@ -246,6 +257,8 @@ def apply_solution(
             )
         ]
 
+    if solution.error:
+        return refuse(f"solver failed: {solution.error}")
     if problem.pdp is None or solution.pdp is None:
         return refuse("nothing to optimize")
     if dispatcher.state_version != problem.state_version:
