@@ -153,6 +153,14 @@ ORTOOLS_SHARE = 0.5
 ORTOOLS_MAX_S = 20.0
 """Longest OR-Tools phase, seconds."""
 
+FIRST_SOLUTIONS = (
+    "parallel_cheapest_insertion",
+    "local_cheapest_insertion",
+    "sequential_cheapest_insertion",
+    "local_cheapest_cost_insertion",
+)
+"""OR-Tools first-solution strategies tried in turn (the first two below 30 s)."""
+
 
 def solve_darp(
     instance: DarpInstance, *, time_limit_s: float, seed: int = 0, plain: bool = False
@@ -188,11 +196,22 @@ def solve_darp(
         # every request that fits is served, and the search below keeps inserting the rest.
         problem = to_pdp_problem(instance, allow_unserved=True)
         deadline = started + time_limit_s
-        solution = solve_pdp(
-            problem,
-            time_limit_s=min(time_limit_s * ORTOOLS_SHARE, ORTOOLS_MAX_S),
-            seed=seed,
-            ride_limit="dimension",
+        phase = min(time_limit_s * ORTOOLS_SHARE, ORTOOLS_MAX_S)
+        # Guided local search barely leaves the basin of its first solution here, so several
+        # first-solution strategies each get a share and the best answer goes on.
+        strategies = FIRST_SOLUTIONS[: 2 if time_limit_s < 30 else len(FIRST_SOLUTIONS)]
+        solution = min(
+            (
+                solve_pdp(
+                    problem,
+                    time_limit_s=phase / len(strategies),
+                    seed=seed,
+                    first_solution=strategy,
+                    ride_limit="dimension",
+                )
+                for strategy in strategies
+            ),
+            key=lambda answer: (not answer.feasible, len(answer.unserved), answer.cost),
         )
     routes = tuple(
         tuple((visit[0] + 1) if visit[1] == "pickup" else (visit[0] + 1 + n) for visit in route)
