@@ -30,6 +30,7 @@ from simulations.world import build_world
 REQUESTS = 1000
 VEHICLES = 20
 SEED = 7
+REOPT_LIMIT_S = 0.25
 
 
 def scenario_mapping(osm: Path) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def scenario_mapping(osm: Path) -> dict[str, Any]:
             "shift_start": "07:00",
             "shift_end": "19:00",
         },
-        "service": {"max_walk_m": 400, "reoptimize_time_limit_s": 0.5},
+        "service": {"max_walk_m": 400, "reoptimize_time_limit_s": REOPT_LIMIT_S},
         "demand": {
             "requests": REQUESTS,
             "peak": "09:30",
@@ -87,7 +88,7 @@ def main() -> int:
         f"{VEHICLES} vehicles (8 seats, 1 wheelchair place, 07:00-19:00, one central depot); "
         f"{REQUESTS} generated requests (seed {SEED}; 75% arrive-by peaking at 09:30); "
         "3% no-shows, 5% cancellations, 5% declined offers; re-optimization every 600 s "
-        "with a 0.5 s OR-Tools limit. World built once in "
+        f"with a {REOPT_LIMIT_S} s OR-Tools limit. World built once in "
         f"{world_s:.1f} s (map, stops, matrix), not counted in the day.",
         "",
         "| policy | wall time of the day (s) | simulated requests / s | served share | "
