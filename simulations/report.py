@@ -54,6 +54,7 @@ def _served(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
                 pickup_node=record["node"],
                 vehicle=record["vehicle"],
                 ready_t=record["ready_t"],
+                leave_t=record.get("leave_t", record["t"]),
             )
         elif kind == "dropoff":
             trips[record["id"]].update(dropoff_t=record["t"], dropoff_node=record["node"])
@@ -68,11 +69,9 @@ def distributions_figure(records: Sequence[Mapping[str, Any]]) -> Figure:
     """Histograms of pickup wait, in-vehicle time, detour factor and walking distance."""
     trips = _served(records)
     waits = [(t["pickup_t"] - t["ready_t"]) / 60 for t in trips.values()]
-    ride = [(t["dropoff_t"] - t["pickup_t"]) / 60 for t in trips.values()]
+    ride = [(t["dropoff_t"] - t["leave_t"]) / 60 for t in trips.values()]
     detour = [
-        (t["dropoff_t"] - t["pickup_t"]) / t["direct_s"]
-        for t in trips.values()
-        if t.get("direct_s")
+        (t["dropoff_t"] - t["leave_t"]) / t["direct_s"] for t in trips.values() if t.get("direct_s")
     ]
     walk = [t["walk_m"] for t in trips.values() if "walk_m" in t]
     figure, axes = plt.subplots(1, 4, figsize=(14, 3))
