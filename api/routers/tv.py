@@ -60,8 +60,6 @@ NO_CAR_REASONS = frozenset(
     {
         RejectionReason.NO_VEHICLE_IN_TIME.value,
         RejectionReason.SHIFT_END.value,
-        RejectionReason.CAPACITY.value,
-        RejectionReason.NO_VEHICLES.value,
     }
 )
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -418,7 +416,7 @@ async def _quote_trip(
     assert reason is not None
     rejection = TvRejection(reason=reason, message=MESSAGES.get(reason, reason))
     alternatives: list[TvOfferPublic] = []
-    if reason in NO_CAR_REASONS:
+    if reason in NO_CAR_REASONS:  # another time can help; a too small car or none cannot
         alternatives = await _alternatives(
             service, household, place, trip.date, seconds, trip.riders, door
         )

@@ -80,6 +80,8 @@ const TEXT = {
     cancelledTitle: "予約を取り消しました",
     noCarTitle: "この時間に行ける車がありません", noCarHint: "次の時間なら予約できます。選んでください。",
     noAlternative: "近い時間にも空きがありません。お電話ください。",
+    noCarFits: "人数や車いすに合う車がありません。お電話でご相談ください。",
+    noCarDay: "この日は車が走りません。お電話ください。",
     otherTime: "時刻を選びなおす（赤）",
     wrongPinTitle: "世帯番号か暗証番号がちがいます", wrongPinText: "もう一度入力してください。わからないときはお電話ください。",
     lockedTitle: "しばらくログインできません", lockedText: "暗証番号を何度もまちがえたため、10分間ログインできません。",
@@ -121,6 +123,8 @@ const TEXT = {
     cancelledTitle: "The trip is cancelled",
     noCarTitle: "No car is free at that time", noCarHint: "These times are free. Please choose one.",
     noAlternative: "No nearby time is free either. Please call us.",
+    noCarFits: "No car fits your party or wheelchair. Please call us.",
+    noCarDay: "No car runs that day. Please call us.",
     otherTime: "Choose another time (Red)",
     wrongPinTitle: "Household number or PIN is wrong", wrongPinText: "Please try again. If you do not know it, please call us.",
     lockedTitle: "Log-in is blocked for a while", lockedText: "The PIN was wrong too many times. Please wait 10 minutes.",
@@ -453,7 +457,9 @@ async function requestQuote() {
   const reason = result.data.rejection && result.data.rejection.reason;
   if (reason === "outside_service_area") return showError("outside", "destination");
   if (reason === "in_the_past") return showError("past", "time");
-  if (result.data.alternatives) return showNoCar(result.data.alternatives);
+  if (["no_vehicle_in_time", "shift_end", "capacity", "no_vehicles"].includes(reason)) {
+    return showNoCar(result.data.alternatives || [], reason);
+  }
   return showError("error", "time", result.data.rejection && result.data.rejection.message);
 }
 
@@ -564,12 +570,14 @@ async function cancelTrip() {
     { ok: showMenu, back: showMenu }, [["ok", t("keyOk")], ["blue", t("keyBlue")]]);
 }
 
-function showNoCar(alternatives) {
+function showNoCar(alternatives, reason) {
+  state.noCarReason = reason;
+  const none = reason === "capacity" ? t("noCarFits") : reason === "no_vehicles" ? t("noCarDay") : t("noAlternative");
   const rows = alternatives.map((o, i) => item(i + 1, t("arriveBy", { t: o.arrive_by }),
     t("pickupWindow", { a: o.pickup_from, b: o.pickup_to }), `data-alt="${i}"`));
   const body = rows.length
     ? `<p>${t("noCarHint")}</p><div class="list">${rows.join("")}${item(null, t("otherTime"), "", 'data-alt="-1"')}</div>`
-    : `<p class="alert">${t("noAlternative")}</p>${phoneLine("help")}<div class="list">${item(null, t("otherTime"), "", 'data-alt="-1"')}</div>`;
+    : `<p class="alert">${esc(none)}</p>${phoneLine("help")}<div class="list">${item(null, t("otherTime"), "", 'data-alt="-1"')}</div>`;
   render("nocar", `<h1>${t("noCarTitle")}</h1>${body}`, {
     ok: () => {
       const i = Number(state.focusables[state.focus].getAttribute("data-alt"));
@@ -600,7 +608,7 @@ function rerender() {
   const again = {
     login: showLogin, pair: showLogin, menu: showMenu, destination: showDestinations, day: showDays,
     time: showTime, riders: showRiders, offer: () => showOffer(state.offer), done: showDone,
-    nocar: () => showNoCar((state.quote && state.quote.alternatives) || []),
+    nocar: () => showNoCar((state.quote && state.quote.alternatives) || [], state.noCarReason),
     cancel: () => showCancel(state.chosenTrip),
   }[state.screen];
   const focus = state.focus;
