@@ -37,8 +37,8 @@ WEIGHTS = ("travel_time", "length")
 """Edge weights: ``"travel_time"`` in whole seconds, ``"length"`` in whole metres."""
 
 _INT32_MAX = np.iinfo(np.int32).max
-_ROWS_PER_CHUNK = 256
-"""Sources per dijkstra call: bounds the float64 work array to 256 x n_nodes."""
+_ROWS_PER_CHUNK = 64
+"""Sources per dijkstra call: bounds the float64 work array to 64 x n_nodes."""
 _PARALLEL_MIN_WORK = 2_000_000
 """Below this many (sources x nodes) a worker pool costs more than it saves."""
 
