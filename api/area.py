@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,6 +206,54 @@ class WalkingStopArea:
         )
 
 
+class CachedServiceArea:
+    """A :class:`dispatch.area.ServiceArea` remembering answers per point (LRU).
+
+    Named places (station, hospital ...) and homes are asked about again and again; the
+    walking search behind ``access`` costs milliseconds. Points are keyed to 1e-6 degrees
+    (about 0.1 m). Not thread-safe by design: the Dispatcher thread is its only user.
+    """
+
+    def __init__(self, area: ServiceArea, *, maxsize: int = 8192) -> None:
+        self._area = area
+        self._maxsize = maxsize
+        self._access: OrderedDict[tuple[int, int, int], tuple[Access, ...]] = OrderedDict()
+        self._contains: OrderedDict[tuple[int, int], bool] = OrderedDict()
+
+    @staticmethod
+    def _key(point: LatLon) -> tuple[int, int]:
+        return round(point.lat * 1e6), round(point.lon * 1e6)
+
+    def _remember(self, cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+        cache[key] = value
+        if len(cache) > self._maxsize:
+            cache.popitem(last=False)
+
+    def contains(self, point: LatLon) -> bool:
+        """As the wrapped area, cached."""
+        key = self._key(point)
+        if key in self._contains:
+            self._contains.move_to_end(key)
+            return self._contains[key]
+        value = self._area.contains(point)
+        self._remember(self._contains, key, value)
+        return value
+
+    def access(self, point: LatLon, *, max_walk_m: Metres) -> Sequence[Access]:
+        """As the wrapped area, cached."""
+        key = (*self._key(point), max_walk_m)
+        if key in self._access:
+            self._access.move_to_end(key)
+            return self._access[key]
+        value = tuple(self._area.access(point, max_walk_m=max_walk_m))
+        self._remember(self._access, key, value)
+        return value
+
+    def door(self, point: LatLon) -> Access:
+        """As the wrapped area (cheap, not cached)."""
+        return self._area.door(point)
+
+
 def _walking_area(
     graph: RoadGraph, stops: tuple[VirtualStop, ...], settings: Settings
 ) -> ServiceArea:
@@ -241,7 +290,7 @@ def build_service_area(settings: Settings) -> ServiceAreaBundle:
         graph = load_graph(settings.osm, place=settings.place, cache_dir=settings.cache_dir)
     stops = generate_stops(graph)
     oracle = GraphOracle(graph, nodes=[stop.node for stop in stops])
-    area = _walking_area(graph, stops, settings)
+    area = CachedServiceArea(_walking_area(graph, stops, settings))
     if settings.places_file is not None:
         places = load_places(settings.places_file)
     elif settings.osm is None and settings.place is None:
