@@ -6,13 +6,13 @@ in the town and travels in a wheelchair (the cars have no wheelchair place). The
 driven with key presses (digits, arrows, Enter, Backspace) and the
 colour keys as real key events with their HbbTV key codes (Green 404, Blue 406) through the
 DevTools protocol: no mouse, no typed text. Every screen is saved under test-artifacts/tv/.
+Chromium comes from the shared ``browser`` fixture (tests/browser/conftest.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-from api_helpers import OPERATOR_TOKEN, ROOT, TOKYO, Server, need, server_env
+from api_helpers import OPERATOR_TOKEN, ROOT, TOKYO, Server, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -32,12 +32,6 @@ PHONE = "0241-00-0000"
 PIN_A, PIN_B = "2468", "1357"
 NUMBER_A, NUMBER_B = 2001, 2002
 COLOUR_CODES = {"red": 403, "green": 404, "yellow": 405, "blue": 406}
-
-
-def chromium_path() -> str:
-    path = os.environ.get("NORIAI_CHROMIUM") or "/usr/bin/chromium"
-    need(Path(path).is_file(), f"headless Chromium not found at {path}; run `make services`")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -131,30 +125,6 @@ def tv_server(town: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) ->
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=executable,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        try:
-            yield instance
-        finally:
-            instance.close()
 
 
 class Tv:
