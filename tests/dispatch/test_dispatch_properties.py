@@ -262,7 +262,30 @@ PROPERTY_SETTINGS = settings(
 def test_no_operation_sequence_breaks_a_promise(
     vehicles: list[tuple[int, int, int]], ops: list[Any], rules: ServiceParams
 ) -> None:
-    params = replace(rules, reoptimize_interval_s=600, reoptimize_time_limit_s=0.05)
+    params = replace(rules, reoptimize_interval_s=1, reoptimize_time_limit_s=0.05)
+    run(ops, fleet(vehicles), params)
+
+
+@pytest.mark.timeout(120)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    vehicles=vehicles_strategy,
+    before=st.lists(quote_op, min_size=4, max_size=12),
+    moving=st.integers(60, 900),
+    after=st.lists(quote_op, min_size=1, max_size=6),
+    rules=params_strategy,
+)
+def test_reoptimization_of_busy_fleets_keeps_every_promise(
+    vehicles: list[tuple[int, int, int]],
+    before: list[Any],
+    moving: int,
+    after: list[Any],
+    rules: ServiceParams,
+) -> None:
+    # Bookings, vehicles moving (riders on board, locked next stops), more bookings, then a
+    # re-optimization: run() checks every invariant after the tick.
+    params = replace(rules, reoptimize_interval_s=1, reoptimize_time_limit_s=0.1)
+    ops = [*before, ("advance", moving, 1), *after, ("tick",), ("advance", 3_600, 2)]
     run(ops, fleet(vehicles), params)
 
 
