@@ -122,7 +122,7 @@ def main() -> int:
         if not row["feasible"] or row["instance"] not in bks:
             return None
         best = bks[row["instance"]][0]
-        return 100.0 * (row["cost"] - best) / best
+        return 100.0 * (float(row["cost"]) - best) / best
 
     limits_text = ",".join(f"{value:g}" for value in time_limits)
     subset = os.environ.get("NORIAI_BENCH_DARP_INSTANCES", "")
