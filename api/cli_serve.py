@@ -42,7 +42,7 @@ def serve(
     from api.app import create_app
     from api.area import build_service_area
     from api.settings import Settings
-    from api.storage.engine import make_engine, migrate
+    from api.storage.engine import OwnerLock, make_engine, migrate
 
     settings = Settings.from_env(
         {
@@ -60,7 +60,9 @@ def serve(
     bundle = build_service_area(settings)
     engine = make_engine(settings.db_url)
     migrate(engine)
-    engine.dispose()
+    OwnerLock.acquire(
+        engine, wait_s=settings.owner_lock_wait_s
+    )  # held until exit; the app's own acquire is re-entrant
     typer.echo(
         f"noriai: serving {bundle.description} ({len(bundle.stops)} virtual stops) "
         f"on http://{settings.host}:{settings.port} (docs at /docs)",

@@ -44,6 +44,7 @@ from api.area import NamedPlaceSpec, ServiceAreaBundle
 from api.auth import Principal, Role, hash_token, new_token
 from api.events import EventBus
 from api.settings import Settings
+from api.storage.engine import OwnerLock
 from api.storage.models import (
     Booking,
     DayState,
@@ -177,7 +178,14 @@ class DispatchService:
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self, *, background: bool = True) -> None:
-        """Seed named places, rebuild every stored day, start the periodic tasks."""
+        """Own the database, seed named places, rebuild every stored day, start periodic work.
+
+        Raises
+        ------
+        StorageError
+            When another server process owns the database.
+        """
+        OwnerLock.acquire(self.engine, wait_s=self.settings.owner_lock_wait_s)
         await self.call(self._seed_places)
         self.startup_report = await self.call(self._restore_days)
         if background:
@@ -198,6 +206,7 @@ class DispatchService:
         self._tasks.clear()
         self._executor.shutdown(wait=True, cancel_futures=False)
         self._solver.shutdown(wait=False, cancel_futures=True)
+        OwnerLock.release_for(self.engine)
 
     # --- serialised access -----------------------------------------------------------------
     async def call(self, function: Callable[[], T]) -> T:

@@ -51,6 +51,8 @@ class Settings(BaseModel):
         Seconds between ``Dispatcher.tick`` calls (offer expiry).
     max_walk_m : int
         Walking limit for virtual stops, metres.
+    owner_lock_wait_s : float
+        How long to wait for a previous (dying) server to free the database, seconds.
     zones_file : Path or None
         GeoJSON of service zones (door-to-door zones such as Minato); see ``api.zones``.
     tv_presets : str
@@ -74,6 +76,7 @@ class Settings(BaseModel):
     reoptimize_interval_s: float = Field(default=60.0, ge=0)
     tick_interval_s: float = Field(default=5.0, gt=0)
     max_walk_m: int = Field(default=400, ge=50, le=3000)
+    owner_lock_wait_s: float = Field(default=15.0, ge=0, le=600)
     cache_dir: Path = Path(".noriai-cache")
     zones_file: Path | None = None
     tv_presets: str = Field(default="clinic,station,city-hall,supermarket", max_length=1000)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.errors import StorageError
 
-__all__ = ["MIGRATIONS_DIR", "make_engine", "migrate"]
+__all__ = ["MIGRATIONS_DIR", "OwnerLock", "make_engine", "migrate"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -75,3 +75,91 @@ def migrate(engine: Engine) -> None:
             f"cannot open or migrate the database {engine.url.render_as_string()}: "
             f"{str(error).splitlines()[0]}; check --db / NORIAI_DB_URL and that the server runs"
         ) from error
+
+
+OWNER_LOCK_KEY = 0x6E6F7269  # "nori": the PostgreSQL advisory lock id of the owning process
+
+
+class OwnerLock:
+    """Proof that this process is the only ``noriai serve`` using a database.
+
+    Each process keeps its own Dispatchers in memory, so two servers on one database would
+    hand out conflicting promises. SQLite: ``flock`` on the database file (independent of
+    SQLite's own POSIX locks). PostgreSQL: a session advisory lock on a dedicated connection.
+    The operating system or the database frees the lock when the process dies, so a restart
+    after a crash can take it again. Acquired once per process and URL (re-entrant).
+    """
+
+    _held: dict[str, tuple[OwnerLock, int]] = {}  # noqa: RUF012  (per-process registry)
+
+    def __init__(self, release: Any) -> None:
+        self._release = release
+
+    @classmethod
+    def acquire(cls, engine: Engine, *, wait_s: float = 15.0) -> OwnerLock:
+        """Take the lock, waiting up to ``wait_s`` seconds for a dying owner to let go.
+
+        Raises
+        ------
+        StorageError
+            When another process holds it.
+        """
+        url = engine.url.render_as_string(hide_password=False)
+        if url in cls._held:
+            lock, count = cls._held[url]
+            cls._held[url] = (lock, count + 1)
+            return lock
+        lock = cls._take(engine, wait_s)
+        cls._held[url] = (lock, 1)
+        return lock
+
+    @classmethod
+    def release_for(cls, engine: Engine) -> None:
+        """Drop one hold of the lock on ``engine``'s database (freed at the last one)."""
+        url = engine.url.render_as_string(hide_password=False)
+        if url not in cls._held:
+            return
+        lock, count = cls._held[url]
+        if count > 1:
+            cls._held[url] = (lock, count - 1)
+            return
+        del cls._held[url]
+        lock._release()
+
+    @classmethod
+    def _take(cls, engine: Engine, wait_s: float) -> OwnerLock:
+        import time
+
+        deadline = time.monotonic() + wait_s
+        busy = StorageError(
+            f"another noriai serve process owns the database {engine.url.render_as_string()}; "
+            "stop it first (one process per database)"
+        )
+        if engine.dialect.name == "sqlite":
+            import fcntl
+
+            path = engine.url.database
+            if not path or path == ":memory:":
+                return cls(lambda: None)
+            handle = Path(path).open("a+b")  # noqa: SIM115  (held for the process lifetime)
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return cls(handle.close)
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        handle.close()
+                        raise busy from None
+                    time.sleep(0.2)
+        connection = engine.connect()
+        while True:
+            taken = connection.exec_driver_sql(
+                f"SELECT pg_try_advisory_lock({OWNER_LOCK_KEY})"
+            ).scalar()
+            connection.commit()
+            if taken:
+                return cls(connection.close)
+            if time.monotonic() > deadline:
+                connection.close()
+                raise busy
+            time.sleep(0.2)

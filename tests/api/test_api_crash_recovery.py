@@ -181,6 +181,14 @@ def test_sigkill_mid_booking_storm_loses_and_duplicates_nothing(backend: str, tm
             for booking_id in recovered.values():
                 assert planned[(booking_id, "pickup")] == 1, booking_id
                 assert planned[(booking_id, "dropoff")] == 1, booking_id
+            # A second server on the same database refuses to start: one owner per database.
+            second = Server(
+                db_url=db_url,
+                log_path=tmp_path / "second.log",
+                env=server_env(NORIAI_OWNER_LOCK_WAIT_S="0.5"),
+            )
+            with pytest.raises(RuntimeError, match="another noriai serve process owns"):
+                second.start()
             print(
                 f"crash test ({backend}): {len(answered)} answered 2xx before the kill, "
                 f"{len(recovered) - len(answered)} committed but unanswered (replayed), "
