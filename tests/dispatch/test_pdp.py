@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatch.pdp import PdpProblem, PdpSolution, PdpTask, PdpVehicle, solve_pdp
 
@@ -182,3 +184,56 @@ def test_unreachable_task_is_infeasible_unless_it_may_be_left_out() -> None:
 def test_onboard_task_without_vehicle_is_refused() -> None:
     with pytest.raises(ValueError, match="onboard"):
         solve(PdpProblem(matrix=LINE, tasks=(task(0, 4, onboard=True),), vehicles=(bus(),)))
+
+
+@st.composite
+def small_problems(draw: st.DrawFn) -> PdpProblem:
+    """2 buses, 1-4 tasks on the line, windows wide or tight, 1-2 seats each."""
+    n_tasks = draw(st.integers(1, 4))
+    tasks = []
+    for _ in range(n_tasks):
+        pickup = draw(st.integers(0, 5))
+        dropoff = (pickup + draw(st.integers(1, 5))) % 6  # never the pickup location
+        opens = draw(st.integers(0, 600))
+        tasks.append(
+            task(
+                pickup,
+                dropoff,
+                pickup_window=(opens, opens + draw(st.sampled_from([60, 300, DAY]))),
+                seats=draw(st.integers(1, 2)),
+                service=draw(st.sampled_from([0, 30])),
+            )
+        )
+    buses = (bus(seats=draw(st.integers(1, 3))), bus(start=5, seats=draw(st.integers(1, 3))))
+    return PdpProblem(matrix=LINE, tasks=tuple(tasks), vehicles=buses, allow_unserved=True)
+
+
+@pytest.mark.timeout(120)
+@settings(max_examples=12, deadline=None)
+@given(problem=small_problems())
+def test_every_route_keeps_order_capacity_and_windows(problem: PdpProblem) -> None:
+    solution = solve_pdp(problem, time_limit_s=0.5, metaheuristic="greedy_descent")
+    assert solution.feasible
+    served = sorted(t for route in solution.routes for t, kind in route if kind == "pickup")
+    assert served == sorted(set(range(len(problem.tasks))) - set(solution.unserved))
+    for v, route in enumerate(solution.routes):
+        vehicle = problem.vehicles[v]
+        # Earliest schedule with waiting: each visit starts at max(arrival, window start).
+        clock, place, load, picked = vehicle.start_time, vehicle.start_location, 0, set()
+        for t, kind in route:
+            job = problem.tasks[t]
+            where = job.pickup_location if kind == "pickup" else job.dropoff_location
+            earliest = job.pickup_earliest if kind == "pickup" else job.dropoff_earliest
+            latest = job.pickup_latest if kind == "pickup" else job.dropoff_latest
+            clock = max(clock + int(LINE[place, where]), earliest)
+            assert clock <= latest
+            clock += job.pickup_service_s if kind == "pickup" else job.dropoff_service_s
+            place = where
+            if kind == "pickup":
+                picked.add(t)
+                load += job.seats
+            else:
+                assert t in picked  # pickup before drop-off, same vehicle
+                load -= job.seats
+            assert load <= vehicle.seats
+        assert clock + int(LINE[place, vehicle.end_location]) <= vehicle.end_latest
