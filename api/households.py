@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col, func, select
 
-from api.auth import hash_token
+from api.auth import Principal, Role, hash_token
 from api.service import Problem
 from api.storage.households import Household, HouseholdBooking, TvSession
 from api.storage.models import utc_now
@@ -40,6 +40,7 @@ __all__ = [
     "create_household",
     "hash_pin",
     "household_for_token",
+    "household_principal",
     "household_public",
     "login_with_pin",
     "new_pairing_code",
@@ -293,6 +294,16 @@ def booking_ids(session: Session, household_id: str) -> list[str]:
         select(HouseholdBooking.booking_id).where(HouseholdBooking.household_id == household_id)
     )
     return list(rows)
+
+
+def household_principal(household_id: str) -> Principal:
+    """The caller a TV books as.
+
+    A TV books on the household's behalf, as the office does for phone callers: the booking row
+    carries no rider, ``household_booking`` links it, and this principal's key (which names the
+    household) scopes its offers and idempotency records.
+    """
+    return Principal(Role.OPERATOR, f"tv-{household_id}")
 
 
 # --- TV login --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ once, in the answer that created it.
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from api.auth import OperatorDep
@@ -18,13 +19,14 @@ from api.households import (
     HouseholdUpdate,
     booking_ids,
     create_household,
+    household_principal,
     household_public,
     update_household,
 )
 from api.schemas import ErrorPublic
-from api.service import ACTIVE_STATUSES, Problem
+from api.service import ACTIVE_STATUSES, ANONYMOUS_BOOKING, Problem
 from api.storage.households import Household, HouseholdBooking, TvSession
-from api.storage.models import Booking
+from api.storage.models import Booking, IdempotencyRecord
 from dispatch.model import CancelledBy
 from routing.types import LatLon
 
@@ -99,7 +101,8 @@ async def delete_household(
 ) -> Response:
     """Cancel the household's upcoming trips, log out its TVs and delete it.
 
-    Past bookings stay (without the household link). Refused with 409 while a trip is onboard.
+    Its bookings stay for the statistics, anonymised (no name, no home point, no link).
+    Refused with 409 while a trip is onboard.
     """
     row = _load(session, household_id)
     for booking_id in booking_ids(session, row.id):
@@ -110,10 +113,19 @@ async def delete_household(
             raise Problem(409, f"trip {booking.id} is under way; delete the household after it")
         await service.cancel(booking, CancelledBy.CLIENT, "household deleted")
     session.expire_all()
+    # Past trips stay for the statistics, without the household's name and home point.
+    ids = booking_ids(session, row.id)
+    if ids:
+        session.execute(update(Booking).where(col(Booking.id).in_(ids)).values(**ANONYMOUS_BOOKING))
     for link in session.exec(
         select(HouseholdBooking).where(HouseholdBooking.household_id == row.id)
     ):
         session.delete(link)
+    session.execute(
+        delete(IdempotencyRecord).where(
+            col(IdempotencyRecord.principal) == household_principal(row.id).key
+        )
+    )
     for tv in session.exec(select(TvSession).where(TvSession.household_id == row.id)):
         session.delete(tv)
     session.delete(row)

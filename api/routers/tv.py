@@ -15,7 +15,9 @@ lists the nearest earlier and later steps that have offers (``alternatives``).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import secrets
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -25,11 +27,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlmodel import Session, col, select
 
-from api.auth import Principal, Role, hash_token
+from api.auth import Principal, hash_token
 from api.deps import ServiceDep, SessionDep
 from api.households import (
     booking_ids,
     household_for_token,
+    household_principal,
     login_with_pin,
     new_tv_session,
     pair_with_code,
@@ -37,7 +40,7 @@ from api.households import (
 from api.schemas import ErrorPublic
 from api.service import ACTIVE_STATUSES, DispatchService, Problem, QuoteInput, body_hash
 from api.storage.households import Household, HouseholdBooking, TvSession
-from api.storage.models import Booking, NamedPlace, VehicleRow
+from api.storage.models import Booking, IdempotencyRecord, NamedPlace, VehicleRow
 from api.timeutil import format_time_of_day, parse_time_of_day
 from api.zones import ServiceZone, ZoneKind, zone_of, zones_for
 from dispatch.model import CancelledBy, Channel, Offer, RejectionReason
@@ -253,9 +256,7 @@ HouseholdDep = Annotated[Household, Depends(_household)]
 
 
 def _principal(household: Household) -> Principal:
-    # A TV books on the household's behalf, like the office does for phone callers: the booking
-    # row carries no rider; household_booking links it. The id scopes offers to this household.
-    return Principal(Role.OPERATOR, f"tv-{household.id}")
+    return household_principal(household.id)
 
 
 def _zones(request: Request, service: DispatchService) -> tuple[ServiceZone, ...]:
@@ -469,6 +470,33 @@ def _booking_public(
     )
 
 
+def _recover_links(session: Session, household: Household) -> None:
+    """Link bookings whose idempotency record names this household but that have no link.
+
+    The link row is written right after the booking's own transaction; if the process died in
+    between, the record (committed with the booking) still says whose booking it is.
+    """
+    records = session.exec(
+        select(IdempotencyRecord).where(IdempotencyRecord.principal == _principal(household).key)
+    ).all()
+    if not records:
+        return
+    linked = set(booking_ids(session, household.id))
+    added = False
+    for record in records:
+        try:
+            booking_id = str(json.loads(record.body)["id"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if booking_id in linked or session.get(Booking, booking_id) is None:
+            continue
+        if session.get(HouseholdBooking, booking_id) is None:
+            session.add(HouseholdBooking(booking_id=booking_id, household_id=household.id))
+            added = True
+    if added:
+        session.commit()
+
+
 def _own_booking(session: Session, household: Household, booking_id: str) -> Booking:
     usable = len(booking_id) <= 32 and booking_id.isprintable()
     link = session.get(HouseholdBooking, booking_id) if usable else None
@@ -584,10 +612,12 @@ async def book(
             raise Problem(409, quoted.rejection.message, reason=quoted.rejection.reason)
         offer_id = quoted.offer.offer_id
     assert offer_id is not None
+    # Always book with an idempotency key: its record is committed in the same transaction as
+    # the booking and names this household, so a link lost to a crash is recovered later.
     _, row, _ = await service.book(
         offer_id,
         _principal(household),
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency_key or f"tv-auto-{secrets.token_hex(12)}",
         body_hash=body_hash(body.model_dump(mode="json")),
         contact_name=household.display_name,
     )
@@ -604,6 +634,7 @@ def upcoming(
     household: HouseholdDep, request: Request, session: SessionDep, service: ServiceDep
 ) -> list[TvBookingPublic]:
     """The household's trips that are still to come (booked, assigned or onboard), soonest first."""
+    _recover_links(session, household)
     ids = booking_ids(session, household.id)
     if not ids:
         return []
@@ -630,6 +661,7 @@ async def cancel(
     service: ServiceDep,
 ) -> TvBookingPublic:
     """Cancel one of the household's trips before pickup (404 for anybody else's)."""
+    _recover_links(session, household)
     row = _own_booking(session, household, booking_id)
     updated = await service.cancel(row, CancelledBy.RIDER, "cancelled on the TV")
     zone = _zone(request, service, household)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -334,6 +335,38 @@ def test_tv_refuses_past_times_bad_steps_and_strangers(morning: Server) -> None:
     assert after == before
     for client in (operator, tv, stranger, rider):
         client.close()
+
+
+def test_a_lost_household_link_is_recovered_and_deletion_anonymises(morning: Server) -> None:
+    operator = morning.client(OPERATOR_TOKEN)
+    household = new_household(operator, pin="6666")
+    tv = tv_login(morning, household["number"], "6666")
+    trip = {"preset": 4, "date": tomorrow(), "arrive_by": "11:00", "riders": 1}
+    booked = tv.post("/v1/tv/bookings", json={"trip": trip})
+    assert booked.status_code == 201, booked.text
+    booking_id = booked.json()["id"]
+    database = morning.db_url.removeprefix("sqlite:///")
+    # As if the server died between the booking's commit and the link's: the idempotency
+    # record committed with the booking still names the household.
+    with sqlite3.connect(database, timeout=10) as db:
+        db.execute("DELETE FROM household_booking WHERE booking_id = ?", (booking_id,))
+    assert [b["id"] for b in tv.get("/v1/tv/bookings").json()] == [booking_id]
+
+    assert operator.delete(f"/v1/operator/households/{household['id']}").status_code == 204
+    assert operator.get(f"/v1/bookings/{booking_id}").json()["status"] == "cancelled"
+    assert tv.get("/v1/tv/me").status_code == 401
+    with sqlite3.connect(database, timeout=10) as db:
+        stored = db.execute(
+            "SELECT contact_name, origin_lat, origin_lon, anonymised FROM booking WHERE id = ?",
+            (booking_id,),
+        ).fetchone()
+        links = db.execute(
+            "SELECT count(*) FROM household_booking WHERE booking_id = ?", (booking_id,)
+        ).fetchone()
+    assert stored == (None, None, None, 1)
+    assert links == (0,)
+    tv.close()
+    operator.close()
 
 
 def test_tv_options_list_presets_days_and_phone(morning: Server) -> None:
