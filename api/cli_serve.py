@@ -77,9 +77,97 @@ def serve(
     )
 
 
+vehicles_app = typer.Typer(
+    help="Fleet of a running server (operator token from NORIAI_OPERATOR_TOKEN or --token).",
+    no_args_is_help=True,
+)
+
+UrlOption = Annotated[str, typer.Option("--url", help="server base URL")]
+TokenOption = Annotated[
+    str | None, typer.Option("--token", envvar="NORIAI_OPERATOR_TOKEN", help="operator token")
+]
+
+
+def _operator_call(
+    method: str, url: str, path: str, token: str | None, body: object = None
+) -> object:
+    import httpx
+
+    from api.cli_common import fail
+
+    if not token:
+        fail("the operator token is needed: set NORIAI_OPERATOR_TOKEN or pass --token")
+    try:
+        response = httpx.request(
+            method,
+            url.rstrip("/") + path,
+            json=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    except httpx.HTTPError as error:
+        fail(f"cannot reach {url} ({error}); start it with `noriai serve`")
+    if response.status_code >= 400:
+        try:
+            detail = response.json().get("detail")
+        except ValueError:
+            detail = response.text
+        fail(f"{method} {path} answered {response.status_code}: {detail}")
+    return response.json()
+
+
+@vehicles_app.command("add")
+def vehicles_add(
+    vehicle_id: Annotated[str, typer.Argument(help="vehicle id, e.g. bus-1")],
+    depot: Annotated[str, typer.Option(help="depot LAT,LON in degrees")],
+    seats: Annotated[int, typer.Option(help="passenger seats")] = 8,
+    wheelchair_places: Annotated[int, typer.Option(help="wheelchair places")] = 0,
+    shift: Annotated[str, typer.Option(help="daily shift HH:MM-HH:MM (local)")] = "07:00-19:00",
+    url: UrlOption = "http://127.0.0.1:8000",
+    token: TokenOption = None,
+) -> None:
+    """Add a vehicle; prints it with its driver token (shown once)."""
+    from api.cli_common import fail, parse_latlon, print_json
+
+    lat, lon = parse_latlon(depot, option="--depot")
+    start, _, end = shift.partition("-")
+    if not end:
+        fail(f"--shift {shift!r} is not HH:MM-HH:MM (for example 07:00-19:00)")
+    body = {
+        "id": vehicle_id,
+        "seats": seats,
+        "wheelchair_places": wheelchair_places,
+        "depot": {"lat": lat, "lon": lon},
+        "shift_start": start,
+        "shift_end": end,
+    }
+    print_json(_operator_call("POST", url, "/v1/vehicles", token, body))
+
+
+@vehicles_app.command("list")
+def vehicles_list(url: UrlOption = "http://127.0.0.1:8000", token: TokenOption = None) -> None:
+    """List the vehicles in service."""
+    from api.cli_common import print_json
+
+    print_json(_operator_call("GET", url, "/v1/vehicles", token))
+
+
+@vehicles_app.command("retire")
+def vehicles_retire(
+    vehicle_id: Annotated[str, typer.Argument(help="vehicle id")],
+    url: UrlOption = "http://127.0.0.1:8000",
+    token: TokenOption = None,
+) -> None:
+    """Retire a vehicle (booked riders move to others where possible)."""
+    from api.cli_common import print_json
+
+    print_json(_operator_call("POST", url, f"/v1/vehicles/{vehicle_id}/retire", token))
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``serve`` to the noriai app."""
+    """Add ``serve`` and ``vehicles add|list|retire`` to the noriai app."""
     app.command("serve")(serve)
+    app.add_typer(vehicles_app, name="vehicles")
 
 
 def main() -> None:

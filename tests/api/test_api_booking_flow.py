@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import httpx
 import pytest
-from api_helpers import Server, quote_body, register, soon
+from api_helpers import OPERATOR_TOKEN, Server, quote_body, register, soon
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -254,3 +260,42 @@ def test_live_updates_stream_as_server_sent_events(server: Server, fleet: list[s
                 break
     assert lines[0] == "event: live"
     assert booking["id"] in lines[-1]
+
+
+def test_cli_adds_and_lists_vehicles_of_a_running_server(server: Server) -> None:
+    noriai = str(Path(sys.executable).with_name("noriai"))
+    env = {**os.environ, "NORIAI_OPERATOR_TOKEN": OPERATOR_TOKEN}
+    station = places(server.client())["station"]
+    depot = f"{station['lat']},{station['lon']}"
+    command = [noriai, "vehicles", "add", "cli-bus", "--depot", depot, "--seats", "6"]
+    added = subprocess.run(
+        [*command, "--shift", "06:00-21:30", "--url", server.base_url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["shift_end"] == "21:30"
+    listed = subprocess.run(
+        [noriai, "vehicles", "list", "--url", server.base_url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert "cli-bus" in {v["id"] for v in json.loads(listed.stdout)}
+    env.pop("NORIAI_OPERATOR_TOKEN")
+    refused = subprocess.run(
+        [noriai, "vehicles", "list", "--url", server.base_url, "--token", "nr_o_wrong"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("noriai: error: GET /v1/vehicles answered 401")
+    assert "Traceback" not in refused.stderr
