@@ -391,3 +391,42 @@ def login_token(server: Server, number: int, pin: str) -> str:
     response = httpx.post(server.base_url + "/v1/tv/login", json={"number": number, "pin": pin})
     assert response.status_code == 200, response.text
     return str(response.json()["token"])
+
+
+def test_tv_pairs_once_with_a_code_and_reopens_without_login(
+    tv_server: Server, browser: Any, town: dict[str, Any]
+) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with tv_server.client(OPERATOR_TOKEN) as operator:
+        created = operator.post(
+            "/v1/operator/households",
+            json={
+                "display_name": "湊 次郎",
+                "home": {"lat": town["home_a"].lat, "lon": town["home_a"].lon},
+                "pairing_code": True,
+                "language": "en",
+                "consent": True,
+            },
+        )
+    assert created.status_code == 201, created.text
+    code = created.json()["pairing_code"].replace("-", "")
+    c = Tv(browser, tv_server.base_url, "c")
+    c.open()
+    c.colour("yellow")  # pairing instead of PIN
+    c.wait_screen("pair")
+    c.digits(code[:9])
+    c.press("Backspace")  # a wrong digit, deleted with Back
+    c.digits(code[8:])
+    c.shot("pairing-code")
+    c.press("Enter")
+    c.wait_screen("menu")
+    assert "Book the car" in c.text()  # the household's language
+    c.shot("paired-menu")
+    # The TV keeps its device token: switched on again, it opens at the menu.
+    c.page.reload()
+    c.wait_screen("menu")
+    c.shot("reopened")
+    c.close()
+    # The code works once.
+    again = httpx.post(tv_server.base_url + "/v1/tv/pair", json={"code": code})
+    assert again.status_code == 401
