@@ -174,6 +174,7 @@ class DispatchService:
         self._places = {place.id: place for place in bundle.places}
         self._tasks: list[asyncio.Task[None]] = []
         self.reoptimizations = 0
+        self._last_sweep: dt.datetime | None = None
         self.startup_report: dict[str, int] = {}
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -790,7 +791,9 @@ class DispatchService:
                     del self._offers[offer_id]
 
         await self.call(prune)
-        await self.call(self.anonymise_history)
+        if self._last_sweep is None or self.clock.now() - self._last_sweep > SWEEP_EVERY:
+            self._last_sweep = self.clock.now()
+            await self.call(self.anonymise_history)
 
     async def reoptimize(self, day: dt.date) -> list[DispatchEvent]:
         """Re-optimize one day: problem on the Dispatcher thread, solve on the solver thread.
@@ -883,6 +886,8 @@ DURABLE_STATUSES = frozenset(
 LIVE_STATUSES = DURABLE_STATUSES | {RequestStatus.OFFERED.value}
 """Requests the in-memory Dispatcher keeps when compacted: booked ones and open offers."""
 COMPACT_AFTER_FINISHED_QUOTES = 200
+SWEEP_EVERY = dt.timedelta(minutes=10)
+"""How often finished history of riders without consent is anonymised."""
 
 
 def compact_snapshot(data: dict[str, Any], *, keep: frozenset[str]) -> dict[str, Any]:

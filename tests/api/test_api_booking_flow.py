@@ -299,3 +299,23 @@ def test_cli_adds_and_lists_vehicles_of_a_running_server(server: Server) -> None
     assert refused.returncode == 2
     assert refused.stderr.startswith("noriai: error: GET /v1/vehicles answered 401")
     assert "Traceback" not in refused.stderr
+
+
+def test_reoptimize_now_keeps_every_booking_in_a_plan(
+    server: Server, operator: httpx.Client, fleet: list[str]
+) -> None:
+    _, rider = register(server)
+    where = places(rider)
+    booked = []
+    for origin, destination in (("station", "hospital"), ("clinic", "supermarket")):
+        offers = rider.post(
+            "/v1/quotes", json=quote_body(where[origin], {"place_id": destination})
+        ).json()["offers"]
+        booked.append(rider.post("/v1/bookings", json={"offer_id": offers[0]["offer_id"]}).json())
+    day = booked[0]["service_day"]
+    result = operator.post("/v1/operator/reoptimize", params={"day": day})
+    assert result.status_code == 200, result.text
+    plans = operator.get("/v1/operator/plans", params={"day": day}).json()
+    planned = [s["request_id"] for p in plans for s in p["stops"]]
+    for booking in booked:
+        assert planned.count(booking["id"]) == 2  # its pickup and its drop-off
