@@ -44,6 +44,22 @@ const KEYS_BY_CODE_BML = {
 };
 const USE_BML = new URLSearchParams(location.search).get("keys") === "bml";
 
+// Some TVs deliver the colour and digit keys to a page only after it asks for them.
+function claimRemoteKeys() {
+  try {  // Samsung Tizen
+    if (window.tizen && tizen.tvinputdevice) {
+      ["ColorF0Red", "ColorF1Green", "ColorF2Yellow", "ColorF3Blue",
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"].forEach((k) => tizen.tvinputdevice.registerKey(k));
+    }
+  } catch (error) { /* not a Tizen TV */ }
+  try {  // HbbTV: RED | GREEN | YELLOW | BLUE | NAVIGATION | VCR | NUMERIC
+    const manager = document.querySelector("object[type='application/oipfApplicationManager']");
+    const app = manager && manager.getOwnerApplication(document);
+    if (app) { app.privateData.keyset.setValue(0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x100); app.show(); }
+  } catch (error) { /* not an HbbTV receiver */ }
+}
+claimRemoteKeys();
+
 function actionOf(event) {
   if (USE_BML && KEYS_BY_CODE_BML[event.keyCode]) return KEYS_BY_CODE_BML[event.keyCode];
   return KEYS_BY_NAME[event.key] || KEYS_BY_CODE[event.keyCode] || null;
