@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import api.storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import api.storage.households  # the TV channel tables
+import api.storage.models  # noqa: F401  (both register their tables on SQLModel.metadata)
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only reached when someone runs the alembic CLI
