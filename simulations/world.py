@@ -122,9 +122,10 @@ def build_world(scenario: Scenario) -> World:
     matrix_nodes = sorted({stop.node for stop in stops} | set(depot_nodes))
     oracle = GraphOracle(graph, nodes=matrix_nodes)
     area = VirtualStopArea(graph, stops, walk_speed_mps=scenario.service.walk_speed_mps)
-    description = scenario.map.describe()
-    if graph.source:
-        description = f"{description} [{graph.source}, {graph.n_nodes} nodes]"
+    description = (
+        f"{scenario.map.describe()} ({graph.n_nodes} nodes, {graph.n_edges} edges"
+        f"{', graph from cache' if graph.from_cache else ''})"
+    )
     return World(
         graph=graph,
         stops=stops,
