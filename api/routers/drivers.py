@@ -27,11 +27,11 @@ import json
 import logging
 import math
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, WebSocket
 from sqlmodel import Session
@@ -64,6 +64,7 @@ from routing.types import LatLon
 __all__ = ["DriverHub", "HubOptions", "router"]
 
 log = logging.getLogger("noriai.drivers")
+T = TypeVar("T")
 
 NOT_LOGGED = frozenset({"Offered", "Expired"})
 """Bus events left out of the event log (quotes nobody booked)."""
@@ -234,6 +235,19 @@ class DriverHub:
             lock = self._locks[vehicle_id] = asyncio.Lock()
         return lock
 
+    async def read(self, function: Callable[[], T]) -> T:
+        """Run a read-only lookup of the Dispatchers, without queueing behind their thread.
+
+        The Dispatcher thread may be busy for seconds with a burst of quotes; a tablet must
+        still get its route within a second. The lookups here only read dicts of frozen
+        values (plans, vehicle states, records), which CPython reads atomically, so they run
+        right here on the event loop when today's Dispatcher exists; otherwise (it must be
+        created, which writes) they go through ``service.call``.
+        """
+        if self.service.clock.today() in self.service.loaded_days():
+            return function()
+        return await self.service.call(function)
+
     # --- event log -----------------------------------------------------------------------
     def log_event(
         self,
@@ -261,6 +275,10 @@ class DriverHub:
 
     async def _flush_soon(self) -> None:
         await asyncio.sleep(0.2)
+        await self._flush_log()
+
+    async def flush_log(self) -> None:
+        """Write the queued event-log rows now."""
         await self._flush_log()
 
     async def _flush_log(self) -> None:
@@ -308,7 +326,10 @@ class DriverHub:
 
         def read() -> tuple[dict[tuple[dt.date, str], dict[str, Any]], dict[str, dt.date]]:
             plans = {}
+            loaded = set(self.service.loaded_days())
             for day, vehicle_id in plan_changes:
+                if day not in loaded:
+                    continue
                 with contextlib.suppress(DispatchError):
                     plans[(day, vehicle_id)] = _plan_for_log(
                         self.service.dispatcher(day), vehicle_id, self.service.bundle
@@ -322,7 +343,7 @@ class DriverHub:
             days = {vid: self._driver_day(vid) for vid in vehicles}
             return plans, days
 
-        plans, days = await self.service.call(read)
+        plans, days = await self.read(read)
         tasks: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         reroute: set[str] = set(self.connections) if refresh_all else set()
         for message in batch:
@@ -443,7 +464,7 @@ class DriverHub:
                     )
             return found
 
-        return await self.service.call(read)
+        return await self.read(read)
 
     async def _build_routes(
         self, inputs: dict[str, RouteInput], reason: str
