@@ -83,6 +83,7 @@ const TEXT = {
     ridersTitle: "何人で乗りますか？", ridersHint: "▲▼か数字ボタン（1〜4）で選んでください。",
     persons: "{n}人",
     searching: "空いている車をさがしています。しばらくお待ちください。",
+    checking: "確認しています。しばらくお待ちください。",
     offerTitle: "この内容で予約しますか？", where: "行き先", when: "到着", pickup: "お迎え",
     pickupPlace: "乗る場所", home: "ご自宅前", riders: "人数", confirm: "予約する（緑）", back: "もどる（赤）",
     pickupWindow: "{a}〜{b} の間に来ます",
@@ -126,6 +127,7 @@ const TEXT = {
     ridersTitle: "How many people?", ridersHint: "Use ▲▼ or the digit keys 1 to 4.",
     persons: "{n}",
     searching: "Looking for a free car. Please wait.",
+    checking: "Checking. Please wait.",
     offerTitle: "Book this trip?", where: "To", when: "Arrive", pickup: "Pickup",
     pickupPlace: "Pickup at", home: "your home", riders: "People", confirm: "Book (Green)", back: "Back (Red)",
     pickupWindow: "between {a} and {b}",
@@ -194,14 +196,23 @@ function newKey() {
 }
 
 /* ---- server ---------------------------------------------------------------------------- */
+const REQUEST_TIMEOUT_MS = 20000;
 async function api(method, path, body, extraHeaders) {
   const headers = Object.assign({ "Content-Type": "application/json" }, extraHeaders || {});
   if (state.token) headers.Authorization = "Bearer " + state.token;
+  // A request never waits forever: after REQUEST_TIMEOUT_MS the "no connection" screen says so.
+  const controller = window.AbortController ? new AbortController() : null;
+  const timer = controller ? setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS) : null;
   let response;
   try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    response = await fetch(path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      signal: controller ? controller.signal : undefined,
+    });
   } catch (error) {
     return { ok: false, status: 0, data: { reason: "network" } };
+  } finally {
+    if (timer) clearTimeout(timer);
   }
   let data = null;
   try { data = await response.json(); } catch (error) { data = null; }
@@ -332,7 +343,7 @@ async function submitLogin() {
     state.focus = !L.number ? 0 : 1; return showLogin();
   }
   if (L.mode === "pair" && L.code.length !== 10) { state.focus = 0; return showLogin(); }
-  wait(t("searching"));
+  wait(t("checking"));
   state.token = null;
   const result = L.mode === "pin"
     ? await api("POST", "/v1/tv/login", { number: Number(L.number), pin: L.pin })
@@ -541,7 +552,7 @@ function showDone() {
 }
 
 async function showTrips() {
-  wait(t("searching"));
+  wait(t("checking"));
   const result = await api("GET", "/v1/tv/bookings");
   if (!result.ok) return failure(result, "menu");
   state.trips = result.data;
@@ -678,7 +689,7 @@ tick();
 
 async function start() {
   if (state.token) {
-    wait(t("searching"));
+    wait(t("checking"));
     const me = await api("GET", "/v1/tv/me");
     if (me.ok) { state.household = me.data; return loadOptionsThenMenu(); }
     return failure(me, "login");
