@@ -96,3 +96,16 @@ def test_a_day_simulated_in_another_process_replays_here(
     assert done.returncode == 0, done.stderr
     assert _run(["replay", str(tmp_path / "events.jsonl")]) == 0
     assert "replay matches" in capsys.readouterr().out
+
+
+def test_demo_names_its_map_and_prints_kpis_and_report_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The real demo runs scenarios/aizu-town.toml (about a minute); the tiny day shows the same.
+    report = tmp_path / "demo"
+    assert _run(["demo", "--scenario", str(TINY), "--report", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "synthetic town 12x12" in out
+    assert "served share" in out
+    assert f"report: {report / 'index.html'}" in out
+    assert (report / "index.html").is_file()
