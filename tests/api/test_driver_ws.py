@@ -87,6 +87,7 @@ def book(server: Server, origin: str, destination: str) -> dict[str, Any]:
     assert booked.status_code == 201, booked.text
     body: dict[str, Any] = booked.json()
     body["_rider"] = rider
+    body["_places"] = places
     return body
 
 
@@ -229,9 +230,27 @@ def test_rider_books_tablet_drives_pickup_dropoff_and_second_booking_reroutes(
         assert moved["type"] == "command.result", moved
         assert moved["payload"]["rerouted"] is False  # at the start of its route
 
+        # The driver strays to the supermarket, far from the way to the pickup: re-routed from
+        # there, same plan (same route_version), steps now start where the vehicle is.
+        far = first["_places"]["supermarket"]
+        strayed = await tablet.command("position", {"lat": far["lat"], "lon": far["lon"]})
+        assert strayed["payload"]["rerouted"] is True, strayed
+        assert strayed["payload"]["off_route_m"] > 60
+        detour = await tablet.until("route.updated", reason="off_route")
+        assert detour["payload"]["route_version"] == payload["route_version"]
+        assert detour["payload"]["position"]["node"] == strayed["payload"]["node"]
+        start = detour["payload"]["steps"][0]["maneuver"]["location"]
+        assert start == [detour["payload"]["position"]["lon"], detour["payload"]["position"]["lat"]]
+        assert detour["payload"]["steps"][-1]["maneuver"]["type"] == "arrive"
+
         pickup_stop = payload["stops"][0]["stop_id"]
+        early = await tablet.command("task.no_show", {"request_id": first["id"]})
+        assert early["payload"]["code"] == "not_arrived"  # report the arrival first
         arrived = await tablet.command("stop.arrived", {"stop_id": pickup_stop})
         assert arrived["type"] == "command.result", arrived
+        # The pickup window opens in about 30 minutes, plus the 180 s wait: far too early.
+        early = await tablet.command("task.no_show", {"request_id": first["id"]})
+        assert early["payload"]["code"] == "too_early"
         boarded_id = str(uuid.uuid4())
         boarded = await tablet.command(
             "task.performed", {"request_id": first["id"], "action": "pickup"}, boarded_id
