@@ -160,7 +160,7 @@ def test_sigkill_mid_booking_storm_loses_and_duplicates_nothing(backend: str, tm
             assert replay.status_code == 201
             assert replay.json()["id"] == first.booking_id
 
-            days = sorted({b["depart_at"][:10] for b in bodies} | {start.date().isoformat()})
+            days = sorted({str(b["depart_at"])[:10] for b in bodies} | {start.date().isoformat()})
             stored = [
                 booking
                 for day in days
