@@ -44,7 +44,9 @@ def new_household(operator: httpx.Client, **extra: Any) -> dict[str, Any]:
 
 
 def tv_login(server: Server, number: int, pin: str) -> httpx.Client:
-    response = httpx.post(server.base_url + "/v1/tv/login", json={"number": number, "pin": pin})
+    response = httpx.post(
+        server.base_url + "/v1/tv/login", json={"number": number, "pin": pin}, timeout=30
+    )
     assert response.status_code == 200, response.text
     return server.client(response.json()["token"])
 
@@ -156,32 +158,32 @@ def test_wrong_pins_lock_the_household_for_a_while(server: Server, operator: htt
     household = new_household(operator, pin="8642")
     url = server.base_url + "/v1/tv/login"
     for _ in range(5):
-        wrong = httpx.post(url, json={"number": household["number"], "pin": "0000"})
+        wrong = httpx.post(url, json={"number": household["number"], "pin": "0000"}, timeout=30)
         assert wrong.status_code == 401
         assert wrong.json()["reason"] == "wrong_pin"
     # After five wrong PINs even the right one is refused until the lock ends.
-    locked = httpx.post(url, json={"number": household["number"], "pin": "8642"})
+    locked = httpx.post(url, json={"number": household["number"], "pin": "8642"}, timeout=30)
     assert locked.status_code == 429
     assert locked.json()["reason"] == "locked"
     # An unknown number gets exactly the answer of a wrong PIN.
-    unknown = httpx.post(url, json={"number": 99_999_998, "pin": "8642"})
+    unknown = httpx.post(url, json={"number": 99_999_998, "pin": "8642"}, timeout=30)
     assert unknown.status_code == 401
     assert unknown.json() == wrong.json()
     for body in ({"number": household["number"], "pin": "12ab"}, {"number": "x"}, {}):
-        assert httpx.post(url, json=body).status_code == 422
+        assert httpx.post(url, json=body, timeout=30).status_code == 422
 
 
 def test_a_pairing_code_pairs_one_tv_once(server: Server, operator: httpx.Client) -> None:
     household = new_household(operator, pin=None, pairing_code=True)
     code = household["pairing_code"]
     assert household["has_pin"] is False
-    paired = httpx.post(server.base_url + "/v1/tv/pair", json={"code": code})
+    paired = httpx.post(server.base_url + "/v1/tv/pair", json={"code": code}, timeout=30)
     assert paired.status_code == 200, paired.text
     assert paired.json()["kind"] == "device"
     assert paired.json()["expires_at"] is None
     tv = server.client(paired.json()["token"])
     assert tv.get("/v1/tv/me").json()["number"] == household["number"]
-    again = httpx.post(server.base_url + "/v1/tv/pair", json={"code": code})
+    again = httpx.post(server.base_url + "/v1/tv/pair", json={"code": code}, timeout=30)
     assert again.status_code == 401
     assert again.json()["reason"] == "wrong_code"
     # A new code unpairs the household's TVs.

@@ -349,6 +349,7 @@ def test_tv_books_lists_and_cancels_with_the_remote_only(
         for t in httpx.get(
             tv_server.base_url + "/v1/tv/bookings",
             headers={"Authorization": "Bearer " + login_token(tv_server, NUMBER_A, PIN_A)},
+            timeout=30,
         ).json()
         if t["id"] == booking_id
     )
@@ -388,7 +389,9 @@ def test_tv_books_lists_and_cancels_with_the_remote_only(
 
 
 def login_token(server: Server, number: int, pin: str) -> str:
-    response = httpx.post(server.base_url + "/v1/tv/login", json={"number": number, "pin": pin})
+    response = httpx.post(
+        server.base_url + "/v1/tv/login", json={"number": number, "pin": pin}, timeout=30
+    )
     assert response.status_code == 200, response.text
     return str(response.json()["token"])
 
@@ -428,5 +431,5 @@ def test_tv_pairs_once_with_a_code_and_reopens_without_login(
     c.shot("reopened")
     c.close()
     # The code works once.
-    again = httpx.post(tv_server.base_url + "/v1/tv/pair", json={"code": code})
+    again = httpx.post(tv_server.base_url + "/v1/tv/pair", json={"code": code}, timeout=30)
     assert again.status_code == 401
