@@ -1,4 +1,5 @@
-"""Operator console JSON against a real ``noriai serve`` (SQLite, re-optimization on demand)."""
+"""Operator console JSON against a real ``noriai serve`` (re-optimization on demand), on SQLite
+and on PostgreSQL (the event log is written by the driver hub on both)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,33 @@ from typing import Any
 
 import httpx
 import pytest
-from api_helpers import OPERATOR_TOKEN, Server, quote_body, register, server_env
+from api_helpers import (
+    OPERATOR_TOKEN,
+    PostgresDatabase,
+    Server,
+    postgres_admin_url,
+    quote_body,
+    register,
+    server_env,
+)
 from websockets.asyncio.client import connect
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module")
-def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder: Path = tmp_path_factory.mktemp("console-server")
+def console_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own per backend (SQLite file, fresh PostgreSQL database)."""
+    folder: Path = tmp_path_factory.mktemp(f"console-server-{backend}")
+    database = None
+    if backend == "sqlite":
+        db_url = f"sqlite:///{folder / 'noriai.sqlite'}"
+    else:
+        database = PostgresDatabase(postgres_admin_url())
+        database.create()
+        db_url = database.url
     server = Server(
-        db_url=f"sqlite:///{folder / 'noriai.sqlite'}",
+        db_url=db_url,
         log_path=folder / "server.log",
         env=server_env(NORIAI_REOPTIMIZE_INTERVAL_S="0"),
     )
@@ -30,6 +47,8 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
         yield server
     finally:
         server.stop()
+        if database is not None:
+            database.drop()
 
 
 @pytest.fixture(scope="module")
