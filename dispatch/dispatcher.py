@@ -86,6 +86,9 @@ from routing.types import NodeId, Seconds
 __all__ = ["Dispatcher", "QuoteResult", "max_ride_seconds", "request_trip", "validate_request"]
 
 SNAPSHOT_FORMAT = 1
+ALTERNATIVE_ATTEMPTS = 6
+"""Candidates fully checked, at most, when looking for an earlier-arrival or later-pickup
+offer (the scan's times are lower bounds; the first few candidates nearly always decide)."""
 S = RequestStatus
 
 
@@ -935,7 +938,7 @@ class Dispatcher:
         found = next(
             (
                 v
-                for v in map(verified, earlier)
+                for v in map(verified, earlier[:ALTERNATIVE_ATTEMPTS])
                 if v is not None and v.dropoff_time < offers[0].expected_arrival
             ),
             None,
@@ -943,13 +946,13 @@ class Dispatcher:
         if found is not None:
             offers.append(offer_for(OfferKind.EARLIER_ARRIVAL, found))
         later = sorted(
-            (c for c in candidates if c.pickup_time > best.pickup_time - params.pickup_window_s),
+            (c for c in candidates if c.pickup_time > offers[0].expected_pickup),
             key=lambda c: (-c.pickup_time, *_cost_order(c)),
         )
         found = next(
             (
                 v
-                for v in map(verified, later)
+                for v in map(verified, later[:ALTERNATIVE_ATTEMPTS])
                 if v is not None and v.pickup_time > offers[0].expected_pickup
             ),
             None,
