@@ -15,6 +15,7 @@ re-route keeps the version and only moves the start).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -26,13 +27,16 @@ import numpy as np
 from api.timeutil import ServiceClock
 from dispatch.model import PlannedStop, StopKind, VehicleState
 from routing.graph import RoadGraph
+from routing.instructions import arrival_sentence, instruction
 from routing.paths import Path, shortest_path
 from routing.steps import leg_response
 
 __all__ = [
     "DEFAULT_MAX_LEGS",
     "RouteInput",
+    "cached_path",
     "distance_to_line_m",
+    "english_instruction",
     "group_stops",
     "route_payload",
 ]
@@ -109,17 +113,57 @@ def group_stops(
     return grouped
 
 
-def _legs(graph: RoadGraph, paths: Sequence[Path]) -> list[dict[str, Any]]:
-    """OSRM legs with both languages: ``instruction`` (ja) and ``instructions`` {ja, en}."""
-    legs = []
-    for number, path in enumerate(paths, start=1):
-        final = number == len(paths)
-        ja = leg_response(graph, path, lang="ja", stop_number=number, final=final)
-        en = leg_response(graph, path, lang="en", stop_number=number, final=final)
-        for step_ja, step_en in zip(ja["steps"], en["steps"], strict=True):
-            step_ja["instructions"] = {"ja": step_ja["instruction"], "en": step_en["instruction"]}
-        legs.append(ja)
-    return legs
+@functools.lru_cache(maxsize=16_384)
+def cached_path(graph: RoadGraph, origin: int, destination: int) -> Path:
+    """:func:`routing.paths.shortest_path`, remembered (plans change, their legs mostly not)."""
+    return shortest_path(graph, origin, destination)
+
+
+@functools.lru_cache(maxsize=8_192)
+def _leg(
+    graph: RoadGraph, origin: int, destination: int, number: int, final: bool
+) -> dict[str, Any]:
+    """One OSRM leg with both languages: ``instruction`` (ja) and ``instructions`` {ja, en}.
+
+    Remembered per (origin, destination, stop number, final): a re-optimized plan usually
+    keeps most of its legs. The returned dict is shared; callers must not change it.
+    """
+    path = cached_path(graph, origin, destination)
+    leg = leg_response(graph, path, lang="ja", stop_number=number, final=final)
+    for step in leg["steps"]:
+        step["instructions"] = {
+            "ja": step["instruction"],
+            "en": english_instruction(step, stop_number=number, final=final),
+        }
+    return leg
+
+
+def english_instruction(step: dict[str, Any], *, stop_number: int, final: bool) -> str:
+    """The English text of an OSRM step built in Japanese (same maneuver, other language).
+
+    Cheaper than building the leg twice; the depart heading uses the step's (rounded)
+    ``bearing_after``, the one the tablet shows.
+    """
+    maneuver = step["maneuver"]
+    kind = maneuver["type"]
+    return instruction(
+        kind,
+        maneuver.get("modifier", ""),
+        name=step["name"],
+        ref=step["ref"],
+        bearing_after=float(maneuver["bearing_after"]),
+        exit_number=int(maneuver.get("exit", 0)),
+        arrive=arrival_sentence(stop_number, final=final, lang="en") if kind == "arrive" else "",
+        lang="en",
+    )
+
+
+def _legs(graph: RoadGraph, nodes: Sequence[int]) -> list[dict[str, Any]]:
+    count = len(nodes) - 1
+    return [
+        _leg(graph, int(a), int(b), number, number == count)
+        for number, (a, b) in enumerate(itertools.pairwise(nodes), start=1)
+    ]
 
 
 def _line(graph: RoadGraph, paths: Sequence[Path]) -> list[list[float]]:
@@ -193,8 +237,8 @@ def route_payload(
     if not stops:
         return payload
     nodes = [start, *(int(stop["node"]) for stop in stops[:max_legs])]
-    paths = [shortest_path(graph, a, b) for a, b in itertools.pairwise(nodes)]
-    legs = _legs(graph, paths)
+    paths = [cached_path(graph, a, b) for a, b in itertools.pairwise(nodes)]
+    legs = _legs(graph, nodes)
     steps = [dict(step, leg=number) for number, leg in enumerate(legs) for step in leg["steps"]]
     payload["steps"] = steps
     payload["route"] = {

@@ -88,6 +88,8 @@ class Tablet:
         self.seen: dict[str, float] = {}
         self.routes = 0
         self.waiters: dict[str, asyncio.Future[float]] = {}
+        self.version = 0
+        self.version_seen: dict[int, float] = {}
 
     async def run(self, url: str, ready: asyncio.Event) -> None:
         async with connect(url, max_queue=None) as socket:
@@ -102,6 +104,9 @@ class Tablet:
                 if message["type"] != "route.updated":
                     continue
                 self.routes += 1
+                version = int(message["payload"]["route_version"])
+                self.version_seen.setdefault(version, received)
+                self.version = max(self.version, version)
                 for stop in message["payload"]["stops"]:
                     for rider in stop["board"]:
                         request_id = rider["request_id"]
@@ -152,8 +157,8 @@ async def book_one(
 
 async def measure(base: str) -> dict[str, Any]:
     rng = random.Random(SEED)
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as operator:
+    operator_headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=base, headers=operator_headers, timeout=60) as operator:
         stop_features = (await operator.get("/v1/console/stops")).json()["features"]
         stops = [
             {"lat": f["geometry"]["coordinates"][1], "lon": f["geometry"]["coordinates"][0]}
@@ -228,10 +233,25 @@ async def measure(base: str) -> dict[str, Any]:
         for _ in range(BURSTS):
             await asyncio.gather(*(one("burst") for _ in range(BURST_SIZE)))
             await asyncio.sleep(0.5)
+    # Re-optimize now: every changed plan goes to its own tablet.
+    before = {vid: tablet.version for vid, tablet in tablets.items()}
+    async with httpx.AsyncClient(base_url=base, headers=operator_headers, timeout=120) as operator:
+        answer = (await operator.post("/v1/console/reoptimize")).json()
+    answered = time.perf_counter()
+    await asyncio.sleep(3.0)
+    reopt_latencies = []
+    for vehicle_id in answer.get("changed_vehicles", []):
+        seen = [t for v, t in tablets[vehicle_id].version_seen.items() if v > before[vehicle_id]]
+        if seen:
+            reopt_latencies.append((min(seen) - answered) * 1000)
+        else:
+            missed += 1
+    results["reopt_after_answer"] = reopt_latencies
     for runner in runners:
         runner.cancel()
     await asyncio.gather(*runners, return_exceptions=True)
     return {
+        "reoptimization": answer,
         "results": results,
         "missed": missed,
         "sequential_changes": sequential_changes,
@@ -264,6 +284,7 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             process.kill()
     results = outcome["results"]
+    reopt = outcome["reoptimization"]
     seq_p50 = percentile(results["seq_after_answer"], 50) if results["seq_after_answer"] else 0
     booking_p50 = percentile(results["seq_booking"], 50) if results["seq_booking"] else 0
     lines = [
@@ -291,6 +312,12 @@ def main() -> None:
         row("burst of 20: after answer", results["burst_after_answer"]),
         row("burst of 20: after request", results["burst_after_request"]),
         row("burst of 20: booking (peer)", results["burst_booking"]),
+        row("re-optimize now: after answer", results["reopt_after_answer"]),
+        "",
+        f"Re-optimization: adopted {reopt.get('adopted')}, "
+        f"{len(reopt.get('changed_vehicles', []))} plans changed"
+        + (f" ({reopt.get('reason')})" if reopt.get("reason") else "")
+        + ".",
         "",
         f"Bookings: {outcome['bookings']} on {outcome['distinct_vehicles']} vehicles; "
         f"route.updated not received within 10 s: {outcome['missed']}. During the sequential "

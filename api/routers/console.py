@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from api.auth import OperatorDep
 from api.deps import ServiceDep
+from api.navigation import cached_path
 from api.schemas import ErrorPublic
 from api.service import DispatchService, Problem
 from api.storage.driver import DispatchEventRow, read_event_log
@@ -33,7 +34,6 @@ from dispatch.errors import DispatchError
 from dispatch.model import VehicleState
 from routing.errors import RoutingError
 from routing.graph import RoadGraph
-from routing.paths import shortest_path
 
 __all__ = ["graph_geojson", "router"]
 
@@ -130,7 +130,7 @@ def _route_line(graph: RoadGraph, nodes: list[int]) -> list[list[float]]:
     coordinates: list[list[float]] = []
     for origin, destination in itertools.pairwise(nodes):
         try:
-            path = shortest_path(graph, origin, destination)
+            path = cached_path(graph, origin, destination)
         except RoutingError:
             continue
         for edge in path.edges:

@@ -496,18 +496,20 @@ class DriverHub:
     ) -> None:
         """Append task events and fresh routes to the vehicles' outboxes and send them.
 
-        The vehicles' locks are held (in id order) while the routes are read and built, so a
+        One vehicle at a time, tablets that are connected first, each sent as soon as its
+        route is built. The vehicle's lock is held while its route is read and built, so a
         tablet resuming meanwhile cannot interleave a stale snapshot.
         """
         tasks = tasks or {}
         reroute = set(vehicle_ids) if reroute is None else reroute
-        ordered = sorted(set(vehicle_ids))
-        async with contextlib.AsyncExitStack() as stack:
-            for vehicle_id in ordered:
-                await stack.enter_async_context(self.lock(vehicle_id))
-            wanted = [v for v in ordered if v in reroute]
-            routes = await self._build_routes(await self._route_inputs(wanted), reason)
-            for vehicle_id in ordered:
+        ordered = sorted(set(vehicle_ids), key=lambda v: (v not in self.connections, v))
+        for vehicle_id in ordered:
+            async with self.lock(vehicle_id):
+                routes: dict[str, dict[str, Any]] = {}
+                if vehicle_id in reroute:
+                    routes = await self._build_routes(
+                        await self._route_inputs([vehicle_id]), reason
+                    )
                 channel = self.channel(vehicle_id)
                 for type_, payload in tasks.get(vehicle_id, []):
                     self._deliver(vehicle_id, channel.append(type_, payload))

@@ -108,3 +108,30 @@ def test_distance_to_a_line_along_the_equator() -> None:
     assert distance_to_line_m(line, 0.0001, 0.0005) == pytest.approx(11.132, abs=0.01)
     assert distance_to_line_m(line, 0.0, 0.002) == pytest.approx(111.32, abs=0.01)
     assert distance_to_line_m([], 0.0, 0.0) == float("inf")
+
+
+def test_english_text_of_a_japanese_leg_matches_the_english_leg() -> None:
+    """The tablet's English instructions are derived from the Japanese leg's maneuvers; on 60
+    routes of the synthetic town they equal what routing.steps builds in English."""
+    from api.navigation import english_instruction
+    from routing.paths import shortest_path
+    from routing.steps import leg_response
+    from routing.synthetic import synthetic_town
+
+    graph = synthetic_town(seed=7)
+    checked = 0
+    for number in range(60):
+        origin = (number * 131) % graph.n_nodes
+        destination = (number * 317 + 59) % graph.n_nodes
+        if origin == destination:
+            continue
+        path = shortest_path(graph, origin, destination)
+        final = number % 2 == 0
+        japanese = leg_response(graph, path, lang="ja", stop_number=2, final=final)
+        english = leg_response(graph, path, lang="en", stop_number=2, final=final)
+        for step_ja, step_en in zip(japanese["steps"], english["steps"], strict=True):
+            assert english_instruction(step_ja, stop_number=2, final=final) == (
+                step_en["instruction"]
+            )
+            checked += 1
+    assert checked > 200
