@@ -331,6 +331,17 @@ def test_tablet_resumes_with_exactly_the_events_it_missed(
         await back.send("ack", {"upto_seq": newest})
         with pytest.raises(TimeoutError):
             await back.next(timeout=1.0)
+        # The first rider cancels: the tablet is told, then gets the route without that trip.
+        cancelled = await asyncio.to_thread(
+            one["_rider"].post, f"/v1/bookings/{one['id']}/cancel", json={"reason": "ill"}
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        told = await back.until("task.cancelled", request_id=one["id"])
+        assert told["payload"]["cancelled_by"] == "rider"
+        shorter = await back.until("route.updated")
+        assert shorter["seq"] == told["seq"] + 1
+        left = {r["request_id"] for s in shorter["payload"]["stops"] for r in s["board"]}
+        assert left == {two["id"]}
         await back.close()
 
         # Too old (another session): a full snapshot instead of a replay.
@@ -340,7 +351,7 @@ def test_tablet_resumes_with_exactly_the_events_it_missed(
         snap = await fresh.next()
         assert snap["type"] == "route.updated"
         assert snap["payload"]["reason"] == "snapshot"
-        assert snap["seq"] == newest + 1
+        assert snap["seq"] == shorter["seq"] + 1  # the seq space goes on
         await fresh.close()
 
     run(scenario())
