@@ -77,9 +77,12 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     try:
-        return require_aware(value)
+        aware = require_aware(value)
     except ValueError as error:
         raise ValueError(str(error)) from None
+    if not 1971 <= aware.year <= 9998:
+        raise ValueError(f"{aware.isoformat()} is out of range; give a date within the next days")
+    return aware
 
 
 class QuoteCreate(BaseModel):

@@ -18,6 +18,11 @@ from api.storage.models import Booking
 
 __all__ = ["router"]
 
+
+def _days(days: list[dt.date]) -> str:
+    return f"{days[0].isoformat()} .. {days[-1].isoformat()}"
+
+
 router = APIRouter(prefix="/v1/operator", tags=["operator"])
 
 
@@ -70,7 +75,9 @@ async def plans_of_day(
     """Every vehicle's plan on a service day."""
     service_day = day or service.clock.today()
     if service_day not in service.open_days():
-        raise Problem(404, f"day {service_day} is not open; pick one of {service.open_days()}")
+        raise Problem(
+            404, f"day {service_day} is not open; pick one of {_days(service.open_days())}"
+        )
     states = await service.plans(service_day)
     return [plan_public(states[v], service_day, service.clock) for v in sorted(states)]
 
@@ -84,6 +91,8 @@ async def reoptimize_now(
     """Re-optimize a day now (off the event loop); returns the events it caused."""
     service_day = day or service.clock.today()
     if service_day not in service.open_days():
-        raise Problem(404, f"day {service_day} is not open; pick one of {service.open_days()}")
+        raise Problem(
+            404, f"day {service_day} is not open; pick one of {_days(service.open_days())}"
+        )
     events = await service.reoptimize(service_day)
     return {"service_day": service_day.isoformat(), "events": [type(e).__name__ for e in events]}

@@ -18,6 +18,11 @@ from routing.types import LatLon
 
 __all__ = ["router"]
 
+
+def _days(days: list[dt.date]) -> str:
+    return f"{days[0].isoformat()} .. {days[-1].isoformat()}"
+
+
 router = APIRouter(prefix="/v1/vehicles", tags=["operator"])
 ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorPublic} for code in (401, 403, 404, 409)
@@ -85,7 +90,9 @@ async def read_plan(
     if service_day not in service.open_days() and service_day not in await service.call(
         service.loaded_days
     ):
-        raise Problem(404, f"day {service_day} is not open; pick one of {service.open_days()}")
+        raise Problem(
+            404, f"day {service_day} is not open; pick one of {_days(service.open_days())}"
+        )
     states = await service.plans(service_day)
     if vehicle_id not in states:
         raise Problem(404, f"no vehicle {vehicle_id} on {service_day}")

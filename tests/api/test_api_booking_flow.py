@@ -126,6 +126,10 @@ def test_naive_datetime_is_refused_with_a_hint_to_add_an_offset(server: Server) 
     assert "add one" in response.text
     both = quote_body(where["station"], {"place_id": "hospital"}, arrive_by=soon(90))
     assert rider.post("/v1/quotes", json=both).status_code == 422
+    # Dates at the ends of the calendar overflow when moved to Tokyo time: 422, not 500.
+    for extreme in ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"):
+        body["depart_at"] = extreme
+        assert rider.post("/v1/quotes", json=body).status_code == 422
 
 
 def test_unknown_offer_is_gone_and_unknown_place_is_404(server: Server) -> None:
