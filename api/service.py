@@ -57,7 +57,7 @@ from api.storage.models import (
 )
 from api.timeutil import ServiceClock
 from dispatch.dispatcher import Dispatcher, QuoteResult
-from dispatch.errors import OfferError, UnknownRequestError
+from dispatch.errors import DispatchError, OfferError, UnknownRequestError
 from dispatch.events import DispatchEvent
 from dispatch.model import (
     CancelledBy,
@@ -221,13 +221,20 @@ class DispatchService:
         """Apply ``change(dispatcher, now_seconds)`` to ``day`` durably and publish its events.
 
         The snapshot and the status of every booking the events name are committed in one
-        transaction; when the commit fails the day is rolled back to its stored snapshot and
-        the error propagates.
+        transaction; when the commit fails (or ``change`` fails other than with a
+        ``DispatchError``) the day is rolled back to its stored snapshot and the error
+        propagates. Dispatch errors reach the caller unchanged (the app maps them to 4xx).
         """
 
         def work() -> list[DispatchEvent]:
             dispatcher = self.dispatcher(day)
-            events = list(change(dispatcher, self.clock.seconds_now(day)))
+            try:
+                events = list(change(dispatcher, self.clock.seconds_now(day)))
+            except DispatchError:
+                raise  # refused before changing anything (the Dispatcher's contract)
+            except Exception:
+                self._reload(day)  # a bug half-way: back to the last durable state
+                raise
             if any(type(event).__name__ not in TRANSIENT_EVENTS for event in events):
                 self._persist(day, dispatcher, events)
             return events
