@@ -360,7 +360,8 @@ def improve_routes(
     data = _Data(instance)
     n = data.n
     penalty = 10.0 * float(data.distance_np.max() + 1.0) * 2
-    current = [list(route) for route in routes]
+    # A route the eight-step schedule cannot certify gives its requests back to be re-inserted.
+    current = [list(route) if _feasible(data, list(route)) else [] for route in routes]
     costs = [_route_cost(data, route) for route in current]
     served = {node for route in current for node in route if node <= n}
     current_missing = [r for r in range(1, n + 1) if r not in served]
