@@ -216,6 +216,11 @@ class VehicleChannel:
         first_kept_seq - 1`` replays exactly what was missed.
     route_version : int or None
         ``route_version`` of the newest ``route.updated`` (None before the first).
+    persisted_seq : int
+        Events up to this seq are stored (write-behind, see ``api.storage.driver``).
+    restored : bool
+        True when loaded from storage after a restart and no tablet connected since: the
+        next connection also gets a fresh snapshot (the plan may have changed meanwhile).
     """
 
     vehicle_id: str
@@ -229,6 +234,8 @@ class VehicleChannel:
     route_version: int | None = None
     route_request_ids: frozenset[str] = frozenset()
     replies: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
+    persisted_seq: int = 0
+    restored: bool = False
 
     def append(self, type_: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Give a new server event the next seq and keep it until acknowledged.

@@ -8,6 +8,7 @@ Everything the ``/operator`` page draws comes from here, so the page needs no ti
 - ``GET /v1/console/fleet``: every vehicle with position, plan and the road geometry of its
   planned route, and whether its tablet is connected.
 - ``GET /v1/console/bookings``: the day's bookings with their live states.
+- ``GET /v1/console/drivers``: each tablet channel (connected, seq counters, stored seq).
 - ``POST /v1/console/reoptimize``: re-optimize a day now; says whether the plans were adopted.
 - ``GET /v1/console/days`` and ``GET /v1/console/replay``: the days in the event log and one
   day's logged events (dispatch events, positions, stop reports), for replay.
@@ -206,6 +207,13 @@ async def read_fleet(
         "reoptimizations": service.reoptimizations,
         "vehicles": vehicles,
     }
+
+
+@router.get("/drivers", responses=ERRORS)
+async def read_drivers(request: Request, _operator: OperatorDep) -> dict[str, Any]:
+    """Each vehicle's tablet channel: connected, session, last/acked/stored seq, unacked."""
+    hub = getattr(request.app.state, "driver_hub", None)
+    return {"drivers": hub.status() if hub is not None else {}}
 
 
 @router.get("/bookings", responses=ERRORS)

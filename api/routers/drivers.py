@@ -27,6 +27,7 @@ import json
 import logging
 import math
 import os
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -54,7 +55,13 @@ from api.driver_protocol import (
 from api.events import BusMessage, event_json
 from api.navigation import RouteInput, distance_to_line_m, route_payload
 from api.service import DispatchService
-from api.storage.driver import DispatchEventRow, write_event_log
+from api.storage.driver import (
+    ChannelSave,
+    DispatchEventRow,
+    load_channels,
+    save_channels,
+    write_event_log,
+)
 from dispatch.dispatcher import Dispatcher
 from dispatch.errors import DispatchError, InvalidTransitionError, UnknownRequestError
 from dispatch.events import DispatchEvent
@@ -184,6 +191,8 @@ class DriverHub:
         self._navigator = ThreadPoolExecutor(1, thread_name_prefix="noriai-navigation")
         self._logger = ThreadPoolExecutor(1, thread_name_prefix="noriai-event-log")
         self._pending_log: list[DispatchEventRow] = []
+        self._dirty: set[str] = set()
+        self._flush_lock = asyncio.Lock()
         self._flush_task: asyncio.Task[None] | None = None
         self._pump_task: asyncio.Task[None] | None = None
         self._subscription: Any = None
@@ -203,6 +212,18 @@ class DriverHub:
             return found
 
         self.assigned = await self.service.call(assignments)
+        for row, events in await asyncio.to_thread(load_channels, self.service.engine):
+            self.channels[row.vehicle_id] = VehicleChannel(
+                row.vehicle_id,
+                session_id=row.session_id,
+                last_seq=row.last_seq,
+                acked_seq=row.acked_seq,
+                first_kept_seq=row.first_kept_seq,
+                route_version=row.route_version,
+                outbox=deque(events),
+                persisted_seq=row.last_seq,
+                restored=True,
+            )
         self._pump_task = asyncio.get_running_loop().create_task(
             self._pump(), name="noriai-driver-pump"
         )
@@ -227,6 +248,23 @@ class DriverHub:
         if channel is None:
             channel = self.channels[vehicle_id] = VehicleChannel(vehicle_id)
         return channel
+
+    def _append(
+        self, channel: VehicleChannel, type_: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        message = channel.append(type_, payload)
+        self._changed(channel)
+        return message
+
+    def _acknowledge(self, channel: VehicleChannel, upto_seq: int) -> None:
+        before = channel.acked_seq
+        channel.acknowledge(upto_seq)
+        if channel.acked_seq != before:
+            self._changed(channel)
+
+    def _changed(self, channel: VehicleChannel) -> None:
+        self._dirty.add(channel.vehicle_id)
+        self._schedule_flush()
 
     def lock(self, vehicle_id: str) -> asyncio.Lock:
         """Serialises building and appending the vehicle's routes."""
@@ -270,6 +308,9 @@ class DriverHub:
                 payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
             )
         )
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if self._flush_task is None or self._flush_task.done():
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
 
@@ -282,14 +323,53 @@ class DriverHub:
         await self._flush_log()
 
     async def _flush_log(self) -> None:
+        """Write queued event-log rows and outbox changes, in order, on the writer thread."""
+        async with self._flush_lock:
+            await self._flush_now()
+
+    async def _flush_now(self) -> None:
         rows, self._pending_log = self._pending_log, []
-        if not rows:
+        saves = []
+        for vehicle_id in sorted(self._dirty):
+            channel = self.channels[vehicle_id]
+            saves.append(
+                ChannelSave(
+                    vehicle_id=vehicle_id,
+                    session_id=channel.session_id,
+                    last_seq=channel.last_seq,
+                    acked_seq=channel.acked_seq,
+                    first_kept_seq=channel.first_kept_seq,
+                    route_version=channel.route_version,
+                    new_messages=tuple(
+                        (seq, message)
+                        for seq, message in channel.outbox
+                        if seq > channel.persisted_seq
+                    ),
+                )
+            )
+        self._dirty.clear()
+        if not rows and not saves:
             return
+        engine = self.service.engine
+
+        def write() -> None:
+            write_event_log(engine, rows)
+            save_channels(engine, saves)
+
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._logger, write_event_log, self.service.engine, rows)
+            await loop.run_in_executor(self._logger, write)
         except Exception:
-            log.exception("could not write %d event-log rows; they are lost", len(rows))
+            log.exception(
+                "could not write %d event-log rows (lost) and %d outboxes (will retry)",
+                len(rows),
+                len(saves),
+            )
+            self._dirty.update(save.vehicle_id for save in saves)  # outboxes: retry next time
+            return
+        for save in saves:
+            channel = self.channels[save.vehicle_id]
+            channel.persisted_seq = max(channel.persisted_seq, save.last_seq)
 
     # --- bus pump ------------------------------------------------------------------------
     async def _pump(self) -> None:
@@ -512,11 +592,11 @@ class DriverHub:
                     )
                 channel = self.channel(vehicle_id)
                 for type_, payload in tasks.get(vehicle_id, []):
-                    self._deliver(vehicle_id, channel.append(type_, payload))
+                    self._deliver(vehicle_id, self._append(channel, type_, payload))
                 route = routes.get(vehicle_id)
                 if route is not None:
                     self._remember_route(vehicle_id, route)
-                    self._deliver(vehicle_id, channel.append("route.updated", route))
+                    self._deliver(vehicle_id, self._append(channel, "route.updated", route))
 
     def _remember_route(self, vehicle_id: str, route: dict[str, Any]) -> None:
         self.routes[vehicle_id] = route
@@ -540,17 +620,20 @@ class DriverHub:
         channel = self.channel(vehicle_id)
         async with self.lock(vehicle_id):
             resumed = channel.can_resume(resume_session, resume_seq)
+            backlog = []
             if resumed:
                 assert resume_seq is not None
-                channel.acknowledge(resume_seq)
+                self._acknowledge(channel, resume_seq)
                 backlog = channel.events_after(resume_seq)
-            else:
+            if not resumed or channel.restored:
+                # A snapshot: no usable resume point, or the first connection after a restart
+                # (the outbox was restored, but the plan may have changed while we were down).
                 inputs = await self._route_inputs([vehicle_id])
                 routes = await self._build_routes(inputs, "snapshot")
-                backlog = []
                 if vehicle_id in routes:
                     self._remember_route(vehicle_id, routes[vehicle_id])
-                    backlog.append(channel.append("route.updated", routes[vehicle_id]))
+                    backlog.append(self._append(channel, "route.updated", routes[vehicle_id]))
+            channel.restored = False
             previous = self.connections.get(vehicle_id)
             self.connections[vehicle_id] = connection
             connection.send(
@@ -667,7 +750,7 @@ class DriverHub:
             if connection.close_code is not None:
                 return
             if message.ack is not None:
-                channel.acknowledge(message.ack)
+                self._acknowledge(channel, message.ack)
             await self._answer(connection, channel, message)
 
     def _error(
@@ -692,7 +775,7 @@ class DriverHub:
                     self._error(channel, message.id, "bad_field", f"{key} must be an integer >= 0")
                 )
                 return
-            channel.acknowledge(value)
+            self._acknowledge(channel, value)
             if message.type == "heartbeat":
                 connection.send(
                     envelope(
@@ -971,6 +1054,7 @@ class DriverHub:
                 "last_seq": channel.last_seq,
                 "acked_seq": channel.acked_seq,
                 "unacked": len(channel.outbox),
+                "persisted_seq": channel.persisted_seq,
                 "route_version": channel.route_version,
             }
             for vehicle_id, channel in sorted(self.channels.items())
