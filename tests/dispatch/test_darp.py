@@ -12,6 +12,7 @@ import pytest
 from dispatch.darp import SCALE, parse_cordeau, solve_darp, to_pdp_problem
 from dispatch.darp_check import check_solution
 from dispatch.darp_lns import improve_routes
+from dispatch.pdp import solve_pdp
 
 # K=1 vehicle, n=2 requests, T=100, Q=2, L=10; nodes on the x axis (see test_darp_check.py).
 TINY = """1 2 100 2 10
@@ -73,3 +74,23 @@ def test_ruin_and_recreate_inserts_a_missing_request_and_stays_feasible() -> Non
     verdict = check_solution(instance, routes)
     assert verdict.feasible, verdict.violations
     assert verdict.served == 2
+
+
+@pytest.mark.timeout(120)
+def test_ortools_routes_keep_ride_times_on_a8_64(shared_data: Path) -> None:
+    # Regression: with only OR-Tools' pickup-to-delivery limit (no hard constraint), local
+    # cheapest insertion returned a8-64 routes whose riders 6 and 17 rode longer than L = 30.
+    path = shared_data / "darp" / "cordeau2006" / "instances" / "a8-64.txt"
+    instance = parse_cordeau(path.read_text(), name="a8-64")
+    n = instance.requests
+    solution = solve_pdp(
+        to_pdp_problem(instance, allow_unserved=True),
+        time_limit_s=2.0,
+        first_solution="local_cheapest_insertion",
+    )
+    routes = tuple(
+        tuple(t + 1 if kind == "pickup" else t + 1 + n for t, kind in route)
+        for route in solution.routes
+    )
+    verdict = check_solution(instance, routes)
+    assert not [v for v in verdict.violations if v.kind != "unserved"]
