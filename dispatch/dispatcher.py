@@ -370,20 +370,40 @@ class Dispatcher:
     def on_position(self, vehicle_id: str, node: NodeId, now: Seconds) -> list[DispatchEvent]:
         """The vehicle is at ``node`` at ``now``; re-times its plan from there.
 
-        A node other than the next stop's means the vehicle is driving to it: the next stop is
-        locked (``params.lock_next_stop``). Promises the new timing breaks are kept in the plan
-        (insertion and re-optimization may not make them later) and reported once each as
-        ``PromiseAtRisk``.
+        A vehicle that moved (``node`` differs from its last node) to a node other than its next
+        stop's is driving there: the next stop is locked (``params.lock_next_stop``). A vehicle
+        reporting the node it already was at (parked, waiting) locks nothing. Promises the new
+        timing breaks are kept in the plan (insertion and re-optimization may not make them
+        later) and reported once each as ``PromiseAtRisk``.
         """
         state = self._state(vehicle_id)
         plan = self._plan_of(vehicle_id)
         locked = plan.locked
-        if plan.stops and node != plan.stops[0].access.node and self._params.lock_next_stop:
+        if (
+            plan.stops
+            and node != state.node
+            and node != plan.stops[0].access.node
+            and self._params.lock_next_stop
+        ):
             locked = True
         if locked != plan.locked:
             self._state_version += 1
         self._vehicles[vehicle_id] = replace(
             state, node=node, time=now, plan=replace(plan, locked=locked)
+        )
+        return self._retime(vehicle_id, now)
+
+    def on_departure(self, vehicle_id: str, now: Seconds) -> list[DispatchEvent]:
+        """The vehicle left its last node at ``now`` for its next stop (the driver's
+        ``stop.departed``): the next stop is locked (``params.lock_next_stop``) and the plan
+        re-timed from that departure. Without a next stop only the time is updated."""
+        state = self._state(vehicle_id)
+        plan = self._plan_of(vehicle_id)
+        locked = bool(plan.stops) and self._params.lock_next_stop
+        if locked != plan.locked:
+            self._state_version += 1
+        self._vehicles[vehicle_id] = replace(
+            state, time=max(now, state.time), plan=replace(plan, locked=locked or plan.locked)
         )
         return self._retime(vehicle_id, now)
 

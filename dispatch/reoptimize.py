@@ -45,6 +45,7 @@ __all__ = [
     "ReoptimizationSolution",
     "apply_solution",
     "build_problem",
+    "plan_keys",
     "solve_reoptimization",
 ]
 
@@ -58,7 +59,12 @@ class ReoptimizationProblem:
     pdp : PdpProblem or None
         The solver instance (None when there is nothing to optimize).
     state_version : int
-        The dispatcher's ``state_version`` when built; the answer is ignored if it moved.
+        The dispatcher's ``state_version`` when built (for diagnostics).
+    plan_keys : tuple
+        Per vehicle ``(vehicle_id, plan version, locked, retired)`` when built: the answer is
+        ignored when any of them moved (a booking, cancellation, pickup, lock ...). Quotes and
+        position updates in between do not void it; the new plans are checked from the
+        vehicles' positions at adoption time.
     built_at : Seconds
         ``now`` when built.
     nodes : tuple of NodeId
@@ -77,6 +83,7 @@ class ReoptimizationProblem:
 
     pdp: PdpProblem | None
     state_version: int
+    plan_keys: tuple[tuple[str, int, bool, bool], ...]
     built_at: Seconds
     nodes: tuple[NodeId, ...]
     stops: tuple[tuple[PlannedStop | None, PlannedStop], ...]
@@ -211,6 +218,7 @@ def build_problem(dispatcher: Dispatcher, now: Seconds) -> ReoptimizationProblem
     return ReoptimizationProblem(
         pdp=pdp,
         state_version=dispatcher.state_version,
+        plan_keys=plan_keys(dispatcher),
         built_at=now,
         nodes=tuple(nodes),
         stops=tuple(task_stops),
@@ -219,6 +227,15 @@ def build_problem(dispatcher: Dispatcher, now: Seconds) -> ReoptimizationProblem
         time_limit_s=dispatcher.params.reoptimize_time_limit_s,
         seed=dispatcher.params.reoptimize_seed,
     )
+
+
+def plan_keys(dispatcher: Dispatcher) -> tuple[tuple[str, int, bool, bool], ...]:
+    """``(vehicle_id, plan version, locked, retired)`` of every vehicle, sorted by id."""
+    keys = []
+    for vid, state in sorted(dispatcher.vehicles().items()):
+        plan = dispatcher.plan(vid)
+        keys.append((vid, plan.version, plan.locked, state.retired))
+    return tuple(keys)
 
 
 def solve_reoptimization(problem: ReoptimizationProblem) -> ReoptimizationSolution:
@@ -261,7 +278,7 @@ def apply_solution(
         return refuse(f"solver failed: {solution.error}")
     if problem.pdp is None or solution.pdp is None:
         return refuse("nothing to optimize")
-    if dispatcher.state_version != problem.state_version:
+    if plan_keys(dispatcher) != problem.plan_keys:
         return refuse("plans changed while solving")
     pdp = solution.pdp
     if not pdp.feasible:
@@ -286,7 +303,11 @@ def apply_solution(
             if stop is None:
                 return refuse("solver visited the pickup of a rider on board")
             stops.append(stop)
-        if current.start.locked and (not stops or stops[0] is not current.stops[0]):
+        if current.start.locked and (
+            not stops
+            or (stops[0].request_id, stops[0].kind)
+            != (current.stops[0].request_id, current.stops[0].kind)
+        ):
             return refuse(f"solver moved the locked next stop of {vid}")
         if dispatcher.vehicle(vid).retired:
             before = {s.request_id for s in current.stops}

@@ -94,11 +94,17 @@ class Simulation:
 
     def advance(self, until: int, no_show_seed: int) -> None:
         d = self.d
-        # Vehicles with work leave now (towards their next stop, which gets locked).
+        # Vehicles with work leave now (their next stop gets locked); one stop (60 s) further on
+        # the line they report their position.
         for vid, state in d.vehicles().items():
             stops = d.plan(vid).stops
             if stops and not d.plan(vid).locked and stops[0].access.node != state.node:
-                d.on_position(vid, state.node, max(state.time, self.now))
+                d.on_departure(vid, max(state.time, self.now))
+                target = stops[0].access.node
+                step = 1 if target > state.node else -1
+                at = max(state.time, self.now) + 60
+                if at <= until and state.node + step != target:
+                    d.on_position(vid, state.node + step, at)
         count = 0
         while True:
             due = [
@@ -316,10 +322,12 @@ def test_best_insertion_is_no_worse_than_brute_force(
     params: ServiceParams,
 ) -> None:
     d = run(ops, fleet(vehicles), params)
-    if locked:
+    if locked:  # every bus with work drives one stop towards its next stop, which locks it
         for vid, state in d.vehicles().items():
-            if d.plan(vid).stops and d.plan(vid).stops[0].access.node != state.node:
-                d.on_position(vid, state.node, START)
+            stops = d.plan(vid).stops
+            if stops and abs(stops[0].access.node - state.node) > 1:
+                step = 1 if stops[0].access.node > state.node else -1
+                d.on_position(vid, state.node + step, state.time + 60)
     _, (o, od), (shift_by, td), arrive_by, ahead, passengers, wheelchairs, _ = new
     t = (o + shift_by) % N
     when = START + ahead + (900 if arrive_by else 0)

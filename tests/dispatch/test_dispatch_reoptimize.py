@@ -77,6 +77,18 @@ def test_solution_is_refused_when_the_plans_changed_while_solving() -> None:
     ]
 
 
+def test_quotes_and_position_updates_while_solving_do_not_void_the_solution() -> None:
+    d = two_trips_in_a_bad_order()
+    problem = d.reoptimization_problem(0)
+    solution = solve_reoptimization(problem)
+    d.quote(Request("r3", point(9.0), point(10.0), depart_at=2_000), 1)
+    d.on_position("bus-0", 0, 2)  # still at the depot: nothing locked
+    events = d.apply_reoptimization(solution, 2)
+    assert events[0] == Reoptimized(
+        time=2, adopted=True, cost_before=780, cost_after=660, reason=""
+    )
+
+
 def route_solution(d: Dispatcher, route: list[tuple[str, str]]) -> ReoptimizationSolution:
     problem = d.reoptimization_problem(0)
     index = {stops[1].request_id: k for k, stops in enumerate(problem.stops)}

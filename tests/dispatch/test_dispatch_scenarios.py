@@ -359,6 +359,18 @@ def test_locked_next_stop_stays_first() -> None:
     assert (stops[0].request_id, stops[0].kind) == ("a", StopKind.PICKUP)
 
 
+def test_parked_bus_reporting_its_node_locks_nothing_but_departing_locks() -> None:
+    d = make(vehicles=[Vehicle("bus-5", 4, 1, 5, 0, 86_400)])
+    d.book(d.quote(depart("a", 8.0, 9.0, 36_000), NOW).offers[0].id, NOW)
+    assert d.on_position("bus-5", 5, 35_100) == []  # still at the depot
+    assert not d.plan("bus-5").locked
+    d.on_departure("bus-5", 35_700)
+    assert d.plan("bus-5").locked
+    # left 5 at 35700: stop 8 at 35880, waits for the window start 36000.
+    assert d.plan("bus-5").stops[0].arrival == 36_000
+    assert d.vehicle("bus-5").time == 35_700
+
+
 def test_position_update_that_breaks_a_promise_is_reported_once() -> None:
     d = make(vehicles=[Vehicle("bus-5", 4, 1, 5, 0, 86_400)])
     d.book(d.quote(depart("a", 2.0, 7.0, 36_000), NOW).offers[0].id, NOW)
