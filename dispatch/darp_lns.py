@@ -199,6 +199,46 @@ def _feasible(data: _Data, route: Route) -> bool:
     return rides_ok() and duration_ok()
 
 
+def _schedulable(data: _Data, route: Route) -> bool:
+    """Exact: does ``route`` have a schedule meeting windows, T, L and Q?
+
+    Every timing rule is a difference constraint ``B_j - B_i <= c`` on the service starts;
+    a schedule exists exactly when their graph has no negative cycle (Bellman-Ford). Slower than
+    the eight-step procedure, which may reject a feasible route; used on the starting routes.
+    """
+    load = 0
+    for node in route:
+        load += data.load[node]
+        if load > data.capacity or load < 0:
+            return False
+    n, d = data.n, data.distance
+    path = [0, *route, data.end]
+    size = len(path)
+    zero = size
+    edges: list[tuple[int, int, float]] = [(0, size - 1, data.max_duration)]
+    position = {node: k for k, node in enumerate(path)}
+    for k, node in enumerate(path):
+        edges.append((zero, k, data.latest[node]))
+        edges.append((k, zero, -data.earliest[node]))
+        if k + 1 < size:
+            edges.append((k + 1, k, -(data.service[node] + d[node][path[k + 1]])))
+        if 1 <= node <= n:
+            if position.get(node + n, -1) < k:
+                return False
+            edges.append((k, position[node + n], data.max_ride + data.service[node]))
+    distance = [math.inf] * (size + 1)
+    distance[zero] = 0.0
+    for _ in range(size + 1):
+        changed = False
+        for u, v, w in edges:
+            if distance[u] + w < distance[v] - 1e-9:
+                distance[v] = distance[u] + w
+                changed = True
+        if not changed:
+            return True
+    return False
+
+
 def _insertion_candidates(
     data: _Data, route: Route, request: int
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -360,8 +400,8 @@ def improve_routes(
     data = _Data(instance)
     n = data.n
     penalty = 10.0 * float(data.distance_np.max() + 1.0) * 2
-    # A route the eight-step schedule cannot certify gives its requests back to be re-inserted.
-    current = [list(route) if _feasible(data, list(route)) else [] for route in routes]
+    # A route that has no valid schedule gives its requests back to be re-inserted.
+    current = [list(route) if _schedulable(data, list(route)) else [] for route in routes]
     costs = [_route_cost(data, route) for route in current]
     served = {node for route in current for node in route if node <= n}
     current_missing = [r for r in range(1, n + 1) if r not in served]
