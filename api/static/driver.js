@@ -60,12 +60,18 @@
 
   function sessionKey() { return "noriai.driver.session." + state.vehicle; }
 
+  // The session (seq position) and the route it produced are kept together, so a reloaded
+  // page shows the route at once and resumes from the same seq.
   function loadSession() {
-    try { state.session = JSON.parse(localStorage.getItem(sessionKey())) || state.session; }
-    catch (_) { /* keep the empty session */ }
+    try {
+      const saved = JSON.parse(localStorage.getItem(sessionKey()));
+      if (saved && saved.session) { state.session = saved.session; state.route = saved.route || null; }
+    } catch (_) { /* keep the empty session */ }
   }
 
-  function saveSession() { localStorage.setItem(sessionKey(), JSON.stringify(state.session)); }
+  function saveSession() {
+    localStorage.setItem(sessionKey(), JSON.stringify({ session: state.session, route: state.route }));
+  }
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -143,6 +149,7 @@
       setConnection("online");
       if (payload.session_id !== state.session.session_id) {
         state.session = { session_id: payload.session_id, last_seq: 0 };
+        state.route = null;
         saveSession();
       }
       clearInterval(state.heartbeat);
@@ -154,8 +161,8 @@
     }
     if (message.seq !== null && message.seq !== undefined) {
       if (message.seq > state.session.last_seq) {
-        applyEvent(message);
         state.session.last_seq = message.seq;
+        applyEvent(message);
         saveSession();
       }
       send("ack", { upto_seq: state.session.last_seq });

@@ -111,6 +111,12 @@ def test_driver_page_shows_next_stop_and_reports_arrival_and_pickup(
     page.locator(f".rider.alight[data-request='{booking['id']}']").wait_for(timeout=15_000)
     live = trip["rider"].get(f"/v1/bookings/{booking['id']}").json()
     assert live["status"] == "onboard"
+    seq_before = page.locator("#route-meta").inner_text()
+    # A reload resumes the same session: the route is back, nothing is replayed twice.
+    page.reload()
+    page.wait_for_selector("#connection.online", timeout=15_000)
+    page.locator(f".rider.alight[data-request='{booking['id']}']").wait_for(timeout=15_000)
+    expect(page.locator("#route-meta")).to_have_text(seq_before)
     assert errors == []
     assert outside == []
     context.close()
