@@ -130,8 +130,7 @@ def test_english_text_of_a_japanese_leg_matches_the_english_leg() -> None:
         japanese = leg_response(graph, path, lang="ja", stop_number=2, final=final)
         english = leg_response(graph, path, lang="en", stop_number=2, final=final)
         for step_ja, step_en in zip(japanese["steps"], english["steps"], strict=True):
-            assert english_instruction(step_ja, stop_number=2, final=final) == (
-                step_en["instruction"]
-            )
+            derived = english_instruction(step_ja, stop_number=2, final=final)
+            assert derived == step_en["instruction"]
             checked += 1
     assert checked > 200
