@@ -835,7 +835,15 @@ class Dispatcher:
             stops = insert_stops(
                 timing.stops, candidate.trip, candidate.pickup_index, candidate.dropoff_index
             )
-            new_timing = time_plan(stops, timing.start, oracle, self._params)
+            new_timing = time_plan(
+                stops,
+                timing.start,
+                oracle,
+                self._params,
+                slack=False,
+                prefix=timing,
+                prefix_length=candidate.pickup_index,
+            )
             if check_plan(new_timing, tolerances[candidate.vehicle_id]) is not None:
                 return None
             return new_timing
@@ -919,7 +927,15 @@ class Dispatcher:
                     tolerances[candidate.vehicle_id] = tolerance_of(timing)
                 i, j = candidate.pickup_index, candidate.dropoff_index
                 stops = insert_stops(timing.stops, candidate.trip, i, j)
-                new_timing = time_plan(stops, timing.start, oracle, params)
+                new_timing = time_plan(
+                    stops,
+                    timing.start,
+                    oracle,
+                    params,
+                    slack=False,
+                    prefix=timing,
+                    prefix_length=i,
+                )
                 ok = check_plan(new_timing, tolerances[candidate.vehicle_id]) is None
                 verdicts[key] = (
                     replace(
@@ -1093,7 +1109,9 @@ class Dispatcher:
             )
             i, j = insertion.pickup_index, insertion.dropoff_index
             stops = insert_stops(timing.stops, promised, i, j)
-            new_timing = time_plan(stops, timing.start, oracle, params)
+            new_timing = time_plan(
+                stops, timing.start, oracle, params, slack=False, prefix=timing, prefix_length=i
+            )
             if check_plan(new_timing, tolerance) is not None:
                 return None
             return new_timing.service[i], new_timing.service[j + 1]

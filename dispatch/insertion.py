@@ -192,28 +192,10 @@ def scan_insertions(
     wheelchairs = trip.wheelchairs
     if seats > start.seats or wheelchairs > start.wheelchair_places:
         return []
-    seconds = oracle.seconds
-    n = timing.n
-    nodes = timing.node
-    floor = timing.service  # insertion only delays existing stops: old times are floors
-    dwell = timing.dwell
-    leg = timing.leg
-    prev_node = timing.prev_node
-    prev_departure = timing.prev_departure
-    load_seats = timing.load_seats
-    load_wheelchairs = timing.load_wheelchairs
-    latest_service = timing.latest_service
-    seat_room = start.seats - seats
-    wheelchair_room = start.wheelchair_places - wheelchairs
-    pickup_node = trip.pickup.node
-    dropoff_node = trip.dropoff.node
-    pickup_dwell = dwell_seconds(trip.passengers, params)
-    dropoff_dwell = dwell_seconds(trip.passengers, params)
     pe, pl = trip.pickup_earliest, trip.pickup_latest
-    de, dl = trip.dropoff_earliest, trip.dropoff_latest
-    max_ride = trip.max_ride_s
-    pooling = params.pooling
-    direct = seconds(pickup_node, dropoff_node)
+    pickup_dwell = dwell_seconds(trip.passengers, params)
+    prev_departure = timing.prev_departure
+    latest_service = timing.latest_service
     # Index bounds from monotone arrays: the stop after the pickup must still be servable after
     # the pickup (latest_service is increasing), and the leg into the pickup must start no
     # later than the pickup's latest (prev_departure is non-decreasing).
@@ -221,6 +203,26 @@ def scan_insertions(
     if start.locked and first < 1:
         first = 1
     last = bisect_right(prev_departure, pl) - 1
+    if first > last:
+        return []
+    seconds = oracle.seconds
+    n = timing.n
+    nodes = timing.node
+    floor = timing.service  # insertion only delays existing stops: old times are floors
+    dwell = timing.dwell
+    leg = timing.leg
+    prev_node = timing.prev_node
+    load_seats = timing.load_seats
+    load_wheelchairs = timing.load_wheelchairs
+    seat_room = start.seats - seats
+    wheelchair_room = start.wheelchair_places - wheelchairs
+    pickup_node = trip.pickup.node
+    dropoff_node = trip.dropoff.node
+    dropoff_dwell = pickup_dwell
+    de, dl = trip.dropoff_earliest, trip.dropoff_latest
+    max_ride = trip.max_ride_s
+    pooling = params.pooling
+    direct = seconds(pickup_node, dropoff_node)
     found: list[Insertion] = []
     for i in range(first, last + 1):
         if load_seats[i] > seat_room or load_wheelchairs[i] > wheelchair_room:
@@ -228,7 +230,8 @@ def scan_insertions(
         if not pooling and (load_seats[i] or load_wheelchairs[i]):
             continue
         before = prev_node[i]
-        reach_p = prev_departure[i] + seconds(before, pickup_node)
+        to_pickup = seconds(before, pickup_node)
+        reach_p = prev_departure[i] + to_pickup
         service_p = reach_p if reach_p >= pe else pe
         if service_p > pl:
             continue
@@ -239,17 +242,11 @@ def scan_insertions(
         if service_d <= dl and direct <= max_ride:
             after = nodes[i]
             depart_d = service_d + dropoff_dwell
-            reach_next = depart_d + seconds(dropoff_node, after)
+            from_dropoff = seconds(dropoff_node, after)
+            reach_next = depart_d + from_dropoff
             service_next = reach_next if reach_next >= floor[i] else floor[i]
             if service_next <= latest_service[i]:
-                added = (
-                    seconds(before, pickup_node)
-                    + pickup_dwell
-                    + direct
-                    + dropoff_dwell
-                    + seconds(dropoff_node, after)
-                    - leg[i]
-                )
+                added = to_pickup + pickup_dwell + direct + dropoff_dwell + from_dropoff - leg[i]
                 found.append(
                     Insertion(
                         vehicle_id, trip, i, i, service_p, service_d, added, added + walk_cost
@@ -258,15 +255,15 @@ def scan_insertions(
         if not pooling or i == n:
             continue
         # j > i: the stops i .. j-1 are delayed; propagate the new departure along j.
-        reach_i = depart_p + seconds(pickup_node, nodes[i])
+        pickup_to_next = seconds(pickup_node, nodes[i])
+        reach_i = depart_p + pickup_to_next
         service_i = reach_i if reach_i >= floor[i] else floor[i]
         if service_i > latest_service[i]:
             continue
         # Waiting on board could be removed by serving the pickup later, so the trip's ride
         # is checked without it (a necessary condition; verification decides).
         waited = service_i - reach_i
-        added_p = seconds(before, pickup_node) + pickup_dwell + seconds(pickup_node, nodes[i])
-        added_p -= leg[i]
+        added_p = to_pickup + pickup_dwell + pickup_to_next - leg[i]
         new_departure = service_i + dwell[i]  # new departure of stop j-1
         for j in range(i + 1, n + 1):
             # the leg into stop j-1 and out of it carry the trip: room on the leg into j.
@@ -275,21 +272,17 @@ def scan_insertions(
             if new_departure > dl or new_departure - depart_p - waited > max_ride:
                 break
             before_d = nodes[j - 1]
-            reach_d = new_departure + seconds(before_d, dropoff_node)
+            to_dropoff = seconds(before_d, dropoff_node)
+            reach_d = new_departure + to_dropoff
             service_d = reach_d if reach_d >= de else de
             if service_d <= dl and reach_d - depart_p - waited <= max_ride:
                 after = nodes[j]
                 depart_d = service_d + dropoff_dwell
-                reach_next = depart_d + seconds(dropoff_node, after)
+                from_dropoff = seconds(dropoff_node, after)
+                reach_next = depart_d + from_dropoff
                 service_next = reach_next if reach_next >= floor[j] else floor[j]
                 if service_next <= latest_service[j]:
-                    added = (
-                        added_p
-                        + seconds(before_d, dropoff_node)
-                        + dropoff_dwell
-                        + seconds(dropoff_node, after)
-                        - leg[j]
-                    )
+                    added = added_p + to_dropoff + dropoff_dwell + from_dropoff - leg[j]
                     found.append(
                         Insertion(
                             vehicle_id, trip, i, j, service_p, service_d, added, added + walk_cost
@@ -322,7 +315,15 @@ def verify_insertion(
     stops = insert_stops(
         timing.stops, insertion.trip, insertion.pickup_index, insertion.dropoff_index
     )
-    new_timing = time_plan(stops, timing.start, oracle, params)
+    new_timing = time_plan(
+        stops,
+        timing.start,
+        oracle,
+        params,
+        slack=False,
+        prefix=timing,
+        prefix_length=insertion.pickup_index,
+    )
     allowed = tolerance if tolerance is not None else tolerance_of(timing)
     if check_plan(new_timing, allowed) is not None:
         return None

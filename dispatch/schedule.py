@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
+from operator import add
 
 from dispatch.model import PlannedStop, StopKind, VehicleState
 from dispatch.params import ServiceParams
@@ -118,6 +120,8 @@ class PlanTiming:
         (each relaxed to the current time when already late) — the backward slack.
     pickup_departure : dict
         Request id -> departure from its pickup (in this plan, or ``picked_up_at``).
+    ride_pairs : list
+        ``(pickup position, drop-off position, maximum ride)`` of riders picked up in the plan.
     """
 
     stops: tuple[PlannedStop, ...]
@@ -136,6 +140,7 @@ class PlanTiming:
     load_wheelchairs: list[int] = field(default_factory=list)
     latest_service: list[int] = field(default_factory=list)
     pickup_departure: dict[str, int] = field(default_factory=dict)
+    ride_pairs: list[tuple[int, int, int]] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -153,6 +158,10 @@ def time_plan(
     start: VehicleStart,
     oracle: TravelTimeOracle,
     params: ServiceParams,
+    *,
+    slack: bool = True,
+    prefix: PlanTiming | None = None,
+    prefix_length: int = 0,
 ) -> PlanTiming:
     """Time ``stops`` from ``start``: the earliest schedule, loads and backward slack. No checks.
 
@@ -161,44 +170,76 @@ def time_plan(
     served later, the vehicle waiting, when that shortens a ride that is too long). It is the
     model of :mod:`dispatch.pdp`, so a sequence the solver can time, this can time too. Rides
     that no waiting can shorten are left too long (``check_plan`` reports them).
+
+    Parameters
+    ----------
+    slack : bool
+        Also compute ``latest_service`` (needed for insertion scans, not for checks).
+    prefix, prefix_length : PlanTiming, int
+        Reuse: ``stops[:prefix_length]`` equals ``prefix.stops[:prefix_length]`` with the same
+        start, and ``stops`` only adds stops after them (an insertion). The prefix's times are
+        valid lower bounds then (adding stops never makes an earlier stop earlier), so only
+        the rest is computed, plus any ride-time delay reaching back into the prefix.
     """
     stops = tuple(stops)
     timing = PlanTiming(stops=stops, start=start)
     n = len(stops)
-    in_plan_pickups = {s.request_id for s in stops if s.kind is StopKind.PICKUP}
-    seats = 0
-    wheelchairs = 0
-    for s in stops:
-        if s.kind is StopKind.DROPOFF and s.request_id not in in_plan_pickups:
-            seats += s.passengers - s.wheelchairs
-            wheelchairs += s.wheelchairs
-    node = timing.node
-    prev_node = start.node
+    k = prefix_length if prefix is not None else 0
     seconds = oracle.seconds
     pickup_position: dict[str, int] = {}
     ride_pairs: list[tuple[int, int, int]] = []  # (pickup position, drop-off position, max)
-    for p, s in enumerate(stops):
-        leg = seconds(prev_node, s.access.node)
-        node.append(s.access.node)
+    if prefix is not None and k > 0:
+        timing.node = prefix.node[:k]
+        timing.earliest = prefix.earliest[:k]
+        timing.latest = prefix.latest[:k]
+        timing.dwell = prefix.dwell[:k]
+        timing.leg = prefix.leg[:k]
+        timing.prev_node = prefix.prev_node[:k]
+        timing.load_seats = prefix.load_seats[:k]
+        timing.load_wheelchairs = prefix.load_wheelchairs[:k]
+        seats = prefix.load_seats[k]
+        wheelchairs = prefix.load_wheelchairs[k]
+        ride_pairs.extend(pair for pair in prefix.ride_pairs if pair[1] < k)
+        for p in range(k):
+            if stops[p].kind is StopKind.PICKUP:
+                pickup_position[stops[p].request_id] = p
+        prev_node = prefix.node[k - 1]
+    else:
+        k = 0
+        in_plan_pickups = {s.request_id for s in stops if s.kind is StopKind.PICKUP}
+        seats = 0
+        wheelchairs = 0
+        for s in stops:
+            if s.kind is StopKind.DROPOFF and s.request_id not in in_plan_pickups:
+                seats += s.passengers - s.wheelchairs
+                wheelchairs += s.wheelchairs
+        prev_node = start.node
+    node = timing.node
+    dwell_stop = params.dwell_stop_s
+    dwell_rider = params.dwell_per_rider_s
+    for p in range(k, n):
+        s = stops[p]
+        stop_node = s.access.node
+        leg = seconds(prev_node, stop_node)
+        node.append(stop_node)
         timing.earliest.append(s.earliest)
         timing.latest.append(s.latest)
-        timing.dwell.append(dwell_seconds(s.passengers, params))
+        timing.dwell.append(dwell_stop + dwell_rider * s.passengers)
         timing.leg.append(leg)
         timing.prev_node.append(prev_node)
         timing.load_seats.append(seats)
         timing.load_wheelchairs.append(wheelchairs)
-        riders_seats = s.passengers - s.wheelchairs
         if s.kind is StopKind.PICKUP:
-            seats += riders_seats
+            seats += s.passengers - s.wheelchairs
             wheelchairs += s.wheelchairs
             pickup_position[s.request_id] = p
         else:
-            seats -= riders_seats
+            seats -= s.passengers - s.wheelchairs
             wheelchairs -= s.wheelchairs
             q = pickup_position.get(s.request_id)
             if q is not None and s.max_ride_s is not None:
                 ride_pairs.append((q, p, s.max_ride_s))
-        prev_node = s.access.node
+        prev_node = stop_node
     leg = seconds(prev_node, start.depot)
     node.append(start.depot)
     timing.earliest.append(0)
@@ -208,74 +249,96 @@ def time_plan(
     timing.prev_node.append(prev_node)
     timing.load_seats.append(seats)
     timing.load_wheelchairs.append(wheelchairs)
+    timing.ride_pairs = ride_pairs
     floor = list(timing.earliest)
-    _forward(timing, floor)
+    if prefix is not None and k > 0:
+        floor[:k] = prefix.service[:k]
+        timing.reach = prefix.reach[:k] + [0] * (n + 1 - k)
+        timing.service = prefix.service[:k] + [0] * (n + 1 - k)
+        timing.departure = prefix.departure[:k] + [0] * (n + 1 - k)
+        timing.prev_departure = prefix.prev_departure[:k] + [0] * (n + 1 - k)
+    else:
+        timing.reach = [0] * (n + 1)
+        timing.service = [0] * (n + 1)
+        timing.departure = [0] * (n + 1)
+        timing.prev_departure = [0] * (n + 1)
+    _forward(timing, floor, k)
     if ride_pairs:
         # drive[p]: driving and dwelling from the start to the arrival at p, no waiting.
-        drive = [0] * (n + 1)
-        total = 0
-        for p in range(n + 1):
-            total += timing.leg[p]
-            drive[p] = total
-            total += timing.dwell[p]
+        drive = list(accumulate(map(add, timing.leg, [0, *timing.dwell[:-1]])))
+        dwell = timing.dwell
         fixable = [
-            (q, p, limit)
-            for q, p, limit in ride_pairs
-            if drive[p] - drive[q] - timing.dwell[q] <= limit
+            (q, p, limit) for q, p, limit in ride_pairs if drive[p] - drive[q] - dwell[q] <= limit
         ]
+        if k > 0 and len(fixable) < len(ride_pairs):
+            # A ride that can no longer be shortened: the prefix's delays may not apply.
+            return time_plan(stops, start, oracle, params, slack=slack)
+        service = timing.service
         for _ in range(n + 2):
-            raised = False
+            first_raised = n + 1
             for q, p, limit in fixable:
-                need = timing.service[p] - timing.dwell[q] - limit
-                if need > timing.service[q]:
+                need = service[p] - dwell[q] - limit
+                if need > service[q]:
                     floor[q] = need
-                    raised = True
-            if not raised:
+                    if q < first_raised:
+                        first_raised = q
+            if first_raised > n:
                 break
-            _forward(timing, floor)
-    for s, p in zip(stops, range(n), strict=True):
+            _forward(timing, floor, first_raised)
+            service = timing.service
+    departure = timing.departure
+    for p, s in enumerate(stops):
         if s.kind is StopKind.PICKUP:
-            timing.pickup_departure[s.request_id] = timing.departure[p]
+            timing.pickup_departure[s.request_id] = departure[p]
         elif s.picked_up_at is not None and s.request_id not in timing.pickup_departure:
             timing.pickup_departure[s.request_id] = s.picked_up_at
-    # Backward slack. With waiting allowed, a service start t at position p keeps p+1 feasible
-    # iff t + dwell[p] + leg[p+1] <= latest_service[p+1] (proof: the plan's own service times
-    # are feasible, so earliest[p+1] <= latest_service[p+1]). Windows already broken are relaxed
-    # to the current service time, so an insertion may not make a late stop later.
-    latest_service = [0] * (n + 1)
-    bound = max(timing.latest[n], timing.service[n])
-    latest_service[n] = bound
-    for p in range(n - 1, -1, -1):
-        own = timing.latest[p]
-        if timing.service[p] > own:
-            own = timing.service[p]
-        bound = bound - timing.dwell[p] - timing.leg[p + 1]
-        if own < bound:
-            bound = own
-        latest_service[p] = bound
-    timing.latest_service = latest_service
+    if slack:
+        timing.latest_service = _latest_service(timing)
     return timing
 
 
-def _forward(timing: PlanTiming, floor: list[int]) -> None:
-    """Forward pass: reach, service (not before ``floor``), departure, previous departure."""
-    departure = timing.start.time
-    reach_list: list[int] = []
-    service_list: list[int] = []
-    departure_list: list[int] = []
-    previous: list[int] = []
-    for p, leg in enumerate(timing.leg):
-        previous.append(departure)
-        reach = departure + leg
+def _latest_service(timing: PlanTiming) -> list[int]:
+    """Backward slack.
+
+    With waiting allowed, a service start t at position p keeps p+1 feasible iff
+    t + dwell[p] + leg[p+1] <= latest_service[p+1] (proof: the plan's own service times are
+    feasible, so earliest[p+1] <= latest_service[p+1]). Windows already broken are relaxed to
+    the current service time, so an insertion may not make a late stop later.
+    """
+    n = timing.n
+    latest_service = [0] * (n + 1)
+    bound = max(timing.latest[n], timing.service[n])
+    latest_service[n] = bound
+    latest, service, dwell, leg = timing.latest, timing.service, timing.dwell, timing.leg
+    for p in range(n - 1, -1, -1):
+        own = latest[p]
+        if service[p] > own:
+            own = service[p]
+        bound = bound - dwell[p] - leg[p + 1]
+        if own < bound:
+            bound = own
+        latest_service[p] = bound
+    return latest_service
+
+
+def _forward(timing: PlanTiming, floor: list[int], first: int) -> None:
+    """Forward pass from position ``first``: reach, service (not before ``floor``),
+    departure and previous departure; positions before ``first`` are kept."""
+    departure = timing.departure[first - 1] if first > 0 else timing.start.time
+    reach_list = timing.reach
+    service_list = timing.service
+    departure_list = timing.departure
+    previous = timing.prev_departure
+    dwell = timing.dwell
+    leg = timing.leg
+    for p in range(first, len(leg)):
+        previous[p] = departure
+        reach = departure + leg[p]
         service = reach if reach >= floor[p] else floor[p]
-        reach_list.append(reach)
-        service_list.append(service)
-        departure = service + timing.dwell[p]
-        departure_list.append(departure)
-    timing.reach = reach_list
-    timing.service = service_list
-    timing.departure = departure_list
-    timing.prev_departure = previous
+        reach_list[p] = reach
+        service_list[p] = service
+        departure = service + dwell[p]
+        departure_list[p] = departure
 
 
 def retimed_stops(timing: PlanTiming) -> tuple[PlannedStop, ...]:

@@ -361,6 +361,18 @@ def test_best_insertion_is_no_worse_than_brute_force(
                     for j in range(i, n + 1):
                         stops = insert_stops(timing.stops, trip, i, j)
                         new_timing = time_plan(stops, timing.start, d.oracle, params)
+                        reused = time_plan(
+                            stops,
+                            timing.start,
+                            d.oracle,
+                            params,
+                            slack=False,
+                            prefix=timing,
+                            prefix_length=i,
+                        )
+                        assert reused.service == new_timing.service
+                        assert reused.departure == new_timing.departure
+                        assert reused.load_seats == new_timing.load_seats
                         if check_plan(new_timing, tolerance) is None:
                             brute.append(plan_duration(new_timing) - before)
                 found = scan_insertions(
