@@ -389,7 +389,7 @@ class DriverHub:
     def _driver_day(self, vehicle_id: str) -> dt.date:
         """The day a tablet follows: yesterday while it still has work there, else today.
 
-        Dispatcher thread only.
+        Read-only (never creates a day): call it inside :meth:`read` or ``service.call``.
         """
         today = self.service.clock.today()
         yesterday = today - dt.timedelta(days=1)
@@ -428,20 +428,6 @@ class DriverHub:
         reroute: set[str] = set(self.connections) if refresh_all else set()
         for message in batch:
             event = message.event
-            if message.type not in NOT_LOGGED:
-                data = event_json(message, clock)
-                for key in ("type", "service_day", "at"):
-                    data.pop(key, None)
-                if message.type == "PlanChanged":
-                    data.update(plans.get((message.day, str(message.vehicle_id)), {}))
-                self.log_event(
-                    message.day,
-                    event.time,
-                    message.type,
-                    data,
-                    vehicle_id=message.vehicle_id,
-                    request_id=message.request_id,
-                )
             vehicle_id = message.vehicle_id
             if message.type == "PlanChanged" and vehicle_id is not None:
                 if days.get(vehicle_id) == message.day:
@@ -483,6 +469,23 @@ class DriverHub:
         vehicles = sorted(set(tasks) | reroute)
         if vehicles:
             await self.publish(vehicles, tasks=tasks, reroute=reroute, reason="plan_changed")
+        # The event log after the tablets: it is written behind anyway.
+        for message in batch:
+            if message.type in NOT_LOGGED:
+                continue
+            data = event_json(message, clock)
+            for key in ("type", "service_day", "at"):
+                data.pop(key, None)
+            if message.type == "PlanChanged":
+                data.update(plans.get((message.day, str(message.vehicle_id)), {}))
+            self.log_event(
+                message.day,
+                message.event.time,
+                message.type,
+                data,
+                vehicle_id=message.vehicle_id,
+                request_id=message.request_id,
+            )
 
     async def _fill_tasks(
         self, tasks: dict[str, list[tuple[str, dict[str, Any]]]], days: dict[str, dt.date]

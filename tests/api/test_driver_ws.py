@@ -406,12 +406,14 @@ def test_tokens_cannot_drive_another_vehicle_and_bad_messages_get_errors(
 def wait_until_stored(server: Server, vehicle_id: str, seq: int) -> None:
     """Outbox writes are write-behind: wait until the console says ``seq`` is stored."""
     with server.client(OPERATOR_TOKEN) as operator:
-        for _ in range(100):
+        for _ in range(300):
             drivers = operator.get("/v1/console/drivers").json()["drivers"]
             if drivers.get(vehicle_id, {}).get("persisted_seq", 0) >= seq:
                 return
             time.sleep(0.1)
-    raise AssertionError(f"seq {seq} of {vehicle_id} was not stored within 10 s")
+    raise AssertionError(
+        f"seq {seq} of {vehicle_id} was not stored within 30 s: {drivers}\n{server.log_tail()}"
+    )
 
 
 def test_tablet_resumes_across_a_server_crash(tmp_path: Path) -> None:
