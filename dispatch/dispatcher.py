@@ -19,7 +19,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dispatch.area import ServiceArea
 from dispatch.codec import decode, encode
@@ -82,6 +82,9 @@ from dispatch.schedule import (
 )
 from routing.oracle import TravelTimeOracle
 from routing.types import NodeId, Seconds
+
+if TYPE_CHECKING:  # imported lazily: the re-optimizer loads OR-Tools
+    from dispatch.reoptimize import ReoptimizationProblem, ReoptimizationSolution
 
 __all__ = ["Dispatcher", "QuoteResult", "max_ride_seconds", "request_trip", "validate_request"]
 
@@ -502,7 +505,7 @@ class Dispatcher:
         return events
 
     # --- re-optimization in three steps, so a server can run the solve off its event loop --
-    def reoptimization_problem(self, now: Seconds) -> Any:
+    def reoptimization_problem(self, now: Seconds) -> ReoptimizationProblem:
         """A self-contained, picklable snapshot of what the solver needs (pure).
 
         Returns a :class:`dispatch.reoptimize.ReoptimizationProblem`; solve it with
@@ -513,7 +516,9 @@ class Dispatcher:
 
         return build_problem(self, now)
 
-    def apply_reoptimization(self, solution: Any, now: Seconds) -> list[DispatchEvent]:
+    def apply_reoptimization(
+        self, solution: ReoptimizationSolution, now: Seconds
+    ) -> list[DispatchEvent]:
         """Adopt a solved problem's plans if still consistent, feasible and cheaper."""
         from dispatch.reoptimize import apply_solution
 
