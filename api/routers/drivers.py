@@ -315,8 +315,12 @@ class DriverHub:
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
-        await asyncio.sleep(0.2)
-        await self._flush_log()
+        """Flush after 0.2 s, and again while changes arrived during the write."""
+        while True:
+            await asyncio.sleep(0.2)
+            await self._flush_log()
+            if not self._dirty and not self._pending_log:
+                return
 
     async def flush_log(self) -> None:
         """Write the queued event-log rows now."""
