@@ -272,6 +272,7 @@ def row(name: str, values: list[float]) -> str:
 
 
 def main() -> None:
+    load_before = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp(prefix="noriai-bench-ws-"))
     port = free_port()
     process = start_server(folder, port)
@@ -329,6 +330,10 @@ def main() -> None:
         f"Ratio (sequential p50): delivery after the answer is {seq_p50:.1f} ms against a "
         f"{booking_p50:.1f} ms booking round trip "
         f"({(seq_p50 / booking_p50 if booking_p50 else 0):.2f}x).",
+        "",
+        f"Machine load (1-minute load average) before / after: {load_before:.1f} / "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; other work on the machine "
+        "shows up as longer tails.",
     ]
     print("\n".join(lines))
 
