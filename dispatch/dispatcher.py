@@ -425,8 +425,14 @@ class Dispatcher:
         state = self._state(vehicle_id)
         plan = self._plan_of(vehicle_id)
         pickup = next(
-            s for s in plan.stops if s.request_id == request_id and s.kind is StopKind.PICKUP
+            (s for s in plan.stops if s.request_id == request_id and s.kind is StopKind.PICKUP),
+            None,
         )
+        if pickup is None:
+            raise InvalidTransitionError(
+                f"the plan of {vehicle_id!r} has no pickup of {request_id!r}; report the "
+                "pickup for the vehicle the request is assigned to"
+            )
         stops = tuple(
             replace(s, picked_up_at=now)
             if s.request_id == request_id and s.kind is StopKind.DROPOFF
@@ -455,8 +461,14 @@ class Dispatcher:
         state = self._state(vehicle_id)
         plan = self._plan_of(vehicle_id)
         dropoff = next(
-            s for s in plan.stops if s.request_id == request_id and s.kind is StopKind.DROPOFF
+            (s for s in plan.stops if s.request_id == request_id and s.kind is StopKind.DROPOFF),
+            None,
         )
+        if dropoff is None:
+            raise InvalidTransitionError(
+                f"the plan of {vehicle_id!r} has no drop-off of {request_id!r}; report the "
+                "drop-off for the vehicle the rider is on"
+            )
         stops = tuple(s for s in plan.stops if s is not dropoff)
         self._records[request_id] = transition(record, S.COMPLETED, now, dropped_off_at=now)
         self._vehicles[vehicle_id] = replace(
