@@ -403,6 +403,25 @@ def test_tokens_cannot_drive_another_vehicle_and_bad_messages_get_errors(
     run(scenario())
 
 
+def test_a_silent_tablet_is_closed_after_three_heartbeat_intervals(
+    driver_server: Server, add_vehicle: Any
+) -> None:
+    token = add_vehicle("tab-silent")
+
+    async def scenario() -> int | None:
+        tablet = Tablet(driver_server)
+        await tablet.open(token, "tab-silent")
+        assert tablet.beats is not None
+        tablet.beats.cancel()  # the tablet goes quiet (no heartbeats): 3 x 2 s later it is closed
+        try:
+            while True:
+                await tablet.next(timeout=15)
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+
+    assert run(scenario()) == 4408
+
+
 def wait_until_stored(server: Server, vehicle_id: str, seq: int) -> None:
     """Outbox writes are write-behind: wait until the console says ``seq`` is stored."""
     with server.client(OPERATOR_TOKEN) as operator:
