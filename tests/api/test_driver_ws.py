@@ -51,16 +51,16 @@ def add_vehicle(operator: httpx.Client) -> Iterator[Any]:
     so the next test's bookings go to its own vehicle."""
     added: list[str] = []
 
-    def add(vehicle_id: str) -> str:
+    def add(vehicle_id: str, shift_end: str = "24:00") -> str:
         added.append(vehicle_id)
-        return _add_vehicle(operator, vehicle_id)
+        return _add_vehicle(operator, vehicle_id, shift_end)
 
     yield add
     for vehicle_id in added:
         operator.post(f"/v1/vehicles/{vehicle_id}/retire")
 
 
-def _add_vehicle(operator: httpx.Client, vehicle_id: str) -> str:
+def _add_vehicle(operator: httpx.Client, vehicle_id: str, shift_end: str = "24:00") -> str:
     station = operator.get("/v1/places/station").json()
     response = operator.post(
         "/v1/vehicles",
@@ -70,7 +70,7 @@ def _add_vehicle(operator: httpx.Client, vehicle_id: str) -> str:
             "wheelchair_places": 1,
             "depot": {"lat": station["lat"], "lon": station["lon"]},
             "shift_start": "00:00",
-            "shift_end": "24:00",
+            "shift_end": shift_end,
         },
     )
     assert response.status_code == 201, response.text
@@ -185,8 +185,14 @@ def test_rider_books_tablet_drives_pickup_dropoff_and_second_booking_reroutes(
     driver_server: Server, operator: httpx.Client, add_vehicle: Any
 ) -> None:
     token = add_vehicle("tab-e2e")
+    # A second vehicle whose shift is over (00:00-00:01): it gets no trips, so its connected
+    # tablet must get nothing after its snapshot while tab-e2e's plan changes.
+    idle_token = add_vehicle("tab-idle", shift_end="00:01")
 
     async def scenario() -> None:
+        idle = Tablet(driver_server)
+        await idle.open(idle_token, "tab-idle")
+        await idle.until("route.updated", reason="snapshot")
         tablet = Tablet(driver_server)
         hello = await tablet.open(token, "tab-e2e")
         assert hello["type"] == "hello"
@@ -285,6 +291,11 @@ def test_rider_books_tablet_drives_pickup_dropoff_and_second_booking_reroutes(
         stored = await asyncio.to_thread(first["_rider"].get, f"/v1/bookings/{first['id']}")
         assert stored.json()["status"] == "completed"  # the rider sees the trip completed
         await tablet.close()
+        # Only the changed vehicle's tablet was told: the idle one got no event at all.
+        with pytest.raises(TimeoutError):
+            await idle.next(timeout=0.5)
+        assert [m["type"] for m in idle.received] == ["hello", "route.updated"]
+        await idle.close()
 
     run(scenario())
 
