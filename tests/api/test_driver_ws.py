@@ -39,25 +39,22 @@ def driver_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def operator(driver_server: Server) -> Iterator[httpx.Client]:
-    with driver_server.client(OPERATOR_TOKEN) as client:
-        yield client
-
-
 @pytest.fixture
-def add_vehicle(operator: httpx.Client) -> Iterator[Any]:
+def add_vehicle(driver_server: Server) -> Iterator[Any]:
     """Adds all-day vehicles at the station (returns the driver token); retires them after,
-    so the next test's bookings go to its own vehicle."""
+    so the next test's bookings go to its own vehicle (fresh clients: the server may have
+    been restarted meanwhile)."""
     added: list[str] = []
 
     def add(vehicle_id: str, shift_end: str = "24:00") -> str:
         added.append(vehicle_id)
-        return _add_vehicle(operator, vehicle_id, shift_end)
+        with driver_server.client(OPERATOR_TOKEN) as operator:
+            return _add_vehicle(operator, vehicle_id, shift_end)
 
     yield add
-    for vehicle_id in added:
-        operator.post(f"/v1/vehicles/{vehicle_id}/retire")
+    with driver_server.client(OPERATOR_TOKEN) as operator:
+        for vehicle_id in added:
+            operator.post(f"/v1/vehicles/{vehicle_id}/retire")
 
 
 def _add_vehicle(operator: httpx.Client, vehicle_id: str, shift_end: str = "24:00") -> str:
@@ -182,7 +179,7 @@ def run(coroutine: Any) -> Any:
 
 
 def test_rider_books_tablet_drives_pickup_dropoff_and_second_booking_reroutes(
-    driver_server: Server, operator: httpx.Client, add_vehicle: Any
+    driver_server: Server, add_vehicle: Any
 ) -> None:
     token = add_vehicle("tab-e2e")
     # A second vehicle whose shift is over (00:00-00:01): it gets no trips, so its connected
@@ -446,52 +443,43 @@ def wait_until_stored(server: Server, vehicle_id: str, seq: int) -> None:
     )
 
 
-def test_tablet_resumes_across_a_server_crash(tmp_path: Path) -> None:
+def test_tablet_resumes_across_a_server_crash(driver_server: Server, add_vehicle: Any) -> None:
     """Outboxes are stored: after a crash (SIGKILL) the tablet resumes with its old session,
     gets the events it missed, then a fresh snapshot of the route (the plan may have changed
-    while the server was down)."""
-    server = Server(
-        db_url=f"sqlite:///{tmp_path / 'noriai.sqlite'}",
-        log_path=tmp_path / "server.log",
-        env=server_env(NORIAI_REOPTIMIZE_INTERVAL_S="0"),
-    )
+    while the server was down). Last in this module: it restarts the module's server."""
+    server = driver_server
+    token = add_vehicle("tab-crash")
+
+    async def before_crash() -> tuple[str, int, dict[str, Any]]:
+        tablet = Tablet(server)
+        hello = await tablet.open(token, "tab-crash")
+        snapshot = await tablet.until("route.updated")
+        await tablet.send("ack", {"upto_seq": snapshot["seq"]})
+        await tablet.close()
+        booking = await asyncio.to_thread(book, server, "station", "hospital")
+        await asyncio.to_thread(wait_until_stored, server, "tab-crash", snapshot["seq"] + 2)
+        return hello["payload"]["session_id"], snapshot["seq"], booking
+
+    session_id, last_seq, booking = run(before_crash())
+    server.stop(kill=True)
     server.start()
-    try:
-        with server.client(OPERATOR_TOKEN) as operator:
-            token = _add_vehicle(operator, "tab-crash")
 
-        async def before_crash() -> tuple[str, int, dict[str, Any]]:
-            tablet = Tablet(server)
-            hello = await tablet.open(token, "tab-crash")
-            snapshot = await tablet.until("route.updated")
-            await tablet.send("ack", {"upto_seq": snapshot["seq"]})
-            await tablet.close()
-            booking = await asyncio.to_thread(book, server, "station", "hospital")
-            await asyncio.to_thread(wait_until_stored, server, "tab-crash", snapshot["seq"] + 2)
-            return hello["payload"]["session_id"], snapshot["seq"], booking
+    async def after_restart() -> None:
+        tablet = Tablet(server)
+        resume = {"session_id": session_id, "last_seq": last_seq}
+        hello = await tablet.open(token, "tab-crash", resume=resume)
+        assert hello["payload"]["resumed"] is True
+        assert hello["payload"]["session_id"] == session_id
+        got = [await tablet.next() for _ in range(hello["payload"]["last_seq"] - last_seq)]
+        # seq 2 task.assigned, seq 3 its route (missed), seq 4 the post-restart snapshot.
+        assert [(m["seq"], m["type"]) for m in got] == [
+            (last_seq + 1, "task.assigned"),
+            (last_seq + 2, "route.updated"),
+            (last_seq + 3, "route.updated"),
+        ]
+        assert got[0]["payload"]["request_id"] == booking["id"]
+        assert got[2]["payload"]["reason"] == "snapshot"
+        assert got[2]["payload"]["route_version"] == got[1]["payload"]["route_version"]
+        await tablet.close()
 
-        session_id, last_seq, booking = run(before_crash())
-        server.stop(kill=True)
-        server.start()
-
-        async def after_restart() -> None:
-            tablet = Tablet(server)
-            resume = {"session_id": session_id, "last_seq": last_seq}
-            hello = await tablet.open(token, "tab-crash", resume=resume)
-            assert hello["payload"]["resumed"] is True
-            assert hello["payload"]["session_id"] == session_id
-            got = [await tablet.next() for _ in range(hello["payload"]["last_seq"] - last_seq)]
-            # seq 2 task.assigned, seq 3 its route (missed), seq 4 the post-restart snapshot.
-            assert [(m["seq"], m["type"]) for m in got] == [
-                (last_seq + 1, "task.assigned"),
-                (last_seq + 2, "route.updated"),
-                (last_seq + 3, "route.updated"),
-            ]
-            assert got[0]["payload"]["request_id"] == booking["id"]
-            assert got[2]["payload"]["reason"] == "snapshot"
-            assert got[2]["payload"]["route_version"] == got[1]["payload"]["route_version"]
-            await tablet.close()
-
-        run(after_restart())
-    finally:
-        server.stop()
+    run(after_restart())
