@@ -73,6 +73,9 @@ __all__ = ["DriverHub", "HubOptions", "router"]
 log = logging.getLogger("noriai.drivers")
 T = TypeVar("T")
 
+LOOK_AHEAD_S = 2 * 3600
+"""A tablet with no work today shows tomorrow's route when it starts within this many seconds."""
+
 NOT_LOGGED = frozenset({"Offered", "Expired"})
 """Bus events left out of the event log (quotes nobody booked)."""
 
@@ -391,17 +394,35 @@ class DriverHub:
                 log.exception("driver hub could not handle %d events; will go on", len(batch))
 
     def _driver_day(self, vehicle_id: str) -> dt.date:
-        """The day a tablet follows: yesterday while it still has work there, else today.
+        """The service day a tablet follows.
 
-        Read-only (never creates a day): call it inside :meth:`read` or ``service.call``.
+        Yesterday while the vehicle still has work there (trips after midnight); else today
+        when it has work today; else tomorrow when its first stop there is due within
+        :data:`LOOK_AHEAD_S` (a trip booked late in the evening for just after midnight);
+        else today. Read-only (never creates a day): call it inside :meth:`read` or
+        ``service.call``.
         """
-        today = self.service.clock.today()
-        yesterday = today - dt.timedelta(days=1)
-        if yesterday in self.service.loaded_days():
-            states = self.service.dispatcher(yesterday).vehicles()
-            state = states.get(vehicle_id)
-            if state is not None and ((state.plan and state.plan.stops) or state.onboard):
-                return yesterday
+        clock = self.service.clock
+        today = clock.today()
+        loaded = self.service.loaded_days()
+
+        def stops_on(day: dt.date) -> tuple[Any, ...] | None:
+            if day not in loaded:
+                return None
+            state = self.service.dispatcher(day).vehicles().get(vehicle_id)
+            if state is None:
+                return None
+            stops = state.plan.stops if state.plan else ()
+            return stops if (stops or state.onboard) else None
+
+        if stops_on(today - dt.timedelta(days=1)) is not None:
+            return today - dt.timedelta(days=1)
+        if stops_on(today) is not None:
+            return today
+        tomorrow = today + dt.timedelta(days=1)
+        ahead = stops_on(tomorrow)
+        if ahead and ahead[0].arrival - clock.seconds_now(tomorrow) <= LOOK_AHEAD_S:
+            return tomorrow
         return today
 
     async def _handle(self, batch: Sequence[BusMessage], *, refresh_all: bool) -> None:
