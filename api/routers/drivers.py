@@ -975,9 +975,14 @@ class DriverHub:
         def find() -> tuple[dt.date, int, int]:
             day = self._driver_day(vehicle_id)
             dispatcher = self.service.dispatcher(day)
+            now = self.service.clock.seconds_now(day)
+            if type_ == "stop.departed":
+                # The stop's tasks may be done (and gone from the plan): leave from where
+                # the vehicle is.
+                return day, dispatcher.vehicle(vehicle_id).node, now
             for stop in dispatcher.plan(vehicle_id).stops:
                 if stop.access.stop_id == stop_id:
-                    return day, stop.access.node, self.service.clock.seconds_now(day)
+                    return day, stop.access.node, now
             raise ProtocolError(
                 "unknown_stop",
                 f"stop {stop_id} is not on this vehicle's route",
@@ -988,6 +993,8 @@ class DriverHub:
         if type_ == "stop.arrived":
             self.arrivals[(vehicle_id, stop_id)] = now
             await self.service.mutate(day, lambda d, at: d.on_position(vehicle_id, node, at))
+        else:
+            await self.service.mutate(day, lambda d, at: d.on_departure(vehicle_id, at))
         position = self.service.bundle.node_position(node)
         self.log_event(
             day,

@@ -260,6 +260,8 @@ def test_rider_books_tablet_drives_pickup_dropoff_and_second_booking_reroutes(
             "task.performed", {"request_id": first["id"], "action": "pickup"}, boarded_id
         )
         assert boarded["payload"]["status"] == "onboard", boarded
+        left = await tablet.command("stop.departed", {"stop_id": pickup_stop})
+        assert left["type"] == "command.result", left  # the pickup stop is done: leave it
         after_pickup = await tablet.until("route.updated")
         assert [s["stop_id"] for s in after_pickup["payload"]["stops"]] == [
             first["dropoff"]["stop_id"]
