@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -236,7 +237,8 @@ class GraphOracle:
     -----
     ``metres(o, d)`` is the length of the *fastest* path (the one ``seconds`` measures,
     ties broken like :func:`routing.paths.shortest_path`), not the shortest distance.
-    Not thread-safe: give each thread its own oracle or guard it with a lock.
+    Safe to share between threads: the row cache is guarded by a lock and
+    :meth:`add_nodes` publishes a new matrix before its index.
     """
 
     def __init__(
@@ -250,6 +252,8 @@ class GraphOracle:
         self._entry_keys = rows_of_entry * graph.n_nodes + csr.indices.astype(np.int64)
         self._max_rows = max(1, cache_size // max(1, graph.n_nodes))
         self._rows: OrderedDict[int, _Row] = OrderedDict()
+        self._lock = threading.Lock()
+        self._grow_lock = threading.Lock()
         self._nodes: list[int] = []
         self._index: dict[int, int] = {}
         self._matrix: npt.NDArray[np.int32] = np.zeros((0, 0), dtype=np.int32)
@@ -281,6 +285,10 @@ class GraphOracle:
         Costs two single-source searches per new node: one forward (new -> all) and one on the
         reversed graph (all -> new).
         """
+        with self._grow_lock:
+            self._add_nodes(nodes)
+
+    def _add_nodes(self, nodes: Sequence[int]) -> None:
         new: list[int] = []
         for node in nodes:
             value = int(node)
@@ -299,10 +307,14 @@ class GraphOracle:
         if k_old:
             # Distances old -> new are distances new -> old on the reversed graph.
             grown[:k_old, k_old:] = _rows(self._time.reverse, new_array, old_array).T
+        # Publish the grown matrix before the new index entries, so a concurrent reader never
+        # sees an index beyond the matrix it reads.
         self._matrix = grown
+        index = dict(self._index)
         for offset, node in enumerate(new):
-            self._index[node] = k_old + offset
-        self._nodes.extend(new)
+            index[node] = k_old + offset
+        self._index = index
+        self._nodes = [*self._nodes, *new]
 
     def _check(self, node: int, role: str) -> None:
         if not 0 <= node < self._graph.n_nodes:
@@ -312,18 +324,22 @@ class GraphOracle:
             )
 
     def _row(self, origin: int) -> _Row:
-        row = self._rows.get(origin)
-        if row is not None:
-            self._rows.move_to_end(origin)
-            return row
+        with self._lock:
+            row = self._rows.get(origin)
+            if row is not None:
+                self._rows.move_to_end(origin)
+                return row
+        # Search outside the lock; two threads may race to add the same row (harmless).
         seconds, predecessors = dijkstra(
             self._time.csr, directed=True, indices=origin, return_predecessors=True
         )
-        self.row_searches += 1
         row = _Row(seconds=seconds, predecessors=predecessors.astype(np.int32))
-        self._rows[origin] = row
-        while len(self._rows) > self._max_rows:
-            self._rows.popitem(last=False)
+        with self._lock:
+            self.row_searches += 1
+            self._rows[origin] = row
+            self._rows.move_to_end(origin)
+            while len(self._rows) > self._max_rows:
+                self._rows.popitem(last=False)
         return row
 
     def _unreachable(self, origin: int, destination: int) -> NoPathError:

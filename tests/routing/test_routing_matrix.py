@@ -223,3 +223,20 @@ def test_matrix_has_zero_diagonal_and_obeys_the_triangle_inequality(
     assert (result[np.array(nodes)[:, None] != np.array(nodes)[None, :]] > 0).all()
     # d(i, k) <= d(i, j) + d(j, k) for every i, j, k.
     assert (result[:, None, :] <= result[:, :, None] + result[None, :, :]).all()
+
+
+def test_threads_sharing_one_oracle_get_the_same_answers() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    graph = synthetic_town(seed=4, rows=12, cols=12)
+    pairs = [
+        (int(a), int(b)) for a, b in np.random.default_rng(4).integers(0, graph.n_nodes, (400, 2))
+    ]
+    expected = [GraphOracle(graph).seconds(a, b) for a, b in pairs]
+    shared = GraphOracle(graph, cache_size=3 * graph.n_nodes)  # 3 rows: constant eviction
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda pair: shared.seconds(*pair), pairs))
+        pool.submit(shared.add_nodes, [0, 5, 9]).result()
+        metres = list(pool.map(lambda pair: shared.metres(*pair), pairs[:50]))
+    assert answers == expected
+    assert metres == [shortest_path(graph, a, b).metres for a, b in pairs[:50]]
