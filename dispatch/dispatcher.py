@@ -860,6 +860,7 @@ class Dispatcher:
                 slack=False,
                 prefix=timing,
                 prefix_length=candidate.pickup_index,
+                ride_tolerance=tolerances[candidate.vehicle_id].ride,
             )
             if check_plan(new_timing, tolerances[candidate.vehicle_id]) is not None:
                 return None
@@ -880,14 +881,21 @@ class Dispatcher:
         if asked - now > params.booking_horizon_s:
             return RejectionReason.TOO_FAR_AHEAD, ()
         area = self._area
-        if not area.contains(request.origin) or not area.contains(request.destination):
-            return RejectionReason.OUTSIDE_SERVICE_AREA, ()
+        door = request.door_to_door
+        # A point with a virtual stop within walking distance is inside the area; the (slower)
+        # area test only decides between the two rejections, or for door-to-door trips.
+        pickups = [] if door else self._accesses(request.origin, door=False)
+        dropoffs = [] if door else self._accesses(request.destination, door=False)
+        if door or not pickups or not dropoffs:
+            if not area.contains(request.origin) or not area.contains(request.destination):
+                return RejectionReason.OUTSIDE_SERVICE_AREA, ()
+            if not door:
+                return RejectionReason.NO_STOP_WITHIN_WALK, ()
         if request.origin == request.destination:
             return RejectionReason.SAME_ORIGIN_AND_DESTINATION, ()
-        pickups = self._accesses(request.origin, door=request.door_to_door)
-        dropoffs = self._accesses(request.destination, door=request.door_to_door)
-        if not pickups or not dropoffs:
-            return RejectionReason.NO_STOP_WITHIN_WALK, ()
+        if door:
+            pickups = self._accesses(request.origin, door=True)
+            dropoffs = self._accesses(request.destination, door=True)
         pairs = [(p, d) for p in pickups for d in dropoffs if p.node != d.node]
         if not pairs:
             return RejectionReason.SAME_ORIGIN_AND_DESTINATION, ()
@@ -952,6 +960,7 @@ class Dispatcher:
                     slack=False,
                     prefix=timing,
                     prefix_length=i,
+                    ride_tolerance=tolerances[candidate.vehicle_id].ride,
                 )
                 ok = check_plan(new_timing, tolerances[candidate.vehicle_id]) is None
                 verdicts[key] = (
@@ -1062,12 +1071,16 @@ class Dispatcher:
         leave for the pickup in time (or whose shift ends before it) are dropped.
         """
         ranked: list[tuple[int, str]] = []
+        # The bound only depends on the pickup stop and window: one per distinct pickup.
+        pickup_trips = list(
+            {(t.pickup.node, t.pickup_earliest, t.pickup_latest): t for t in trips}.values()
+        )
         for state in fitting:
             vehicle = state.vehicle
             timing = self._timing(vehicle.id, now)
             first = 1 if timing.start.locked else 0
             bound = math.inf
-            for trip in trips:
+            for trip in pickup_trips:
                 if vehicle.shift_end < trip.pickup_earliest:
                     continue
                 last = bisect_right(timing.prev_departure, trip.pickup_latest) - 1
@@ -1127,7 +1140,14 @@ class Dispatcher:
             i, j = insertion.pickup_index, insertion.dropoff_index
             stops = insert_stops(timing.stops, promised, i, j)
             new_timing = time_plan(
-                stops, timing.start, oracle, params, slack=False, prefix=timing, prefix_length=i
+                stops,
+                timing.start,
+                oracle,
+                params,
+                slack=False,
+                prefix=timing,
+                prefix_length=i,
+                ride_tolerance=tolerance.ride,
             )
             if check_plan(new_timing, tolerance) is not None:
                 return None

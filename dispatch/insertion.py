@@ -315,6 +315,7 @@ def verify_insertion(
     stops = insert_stops(
         timing.stops, insertion.trip, insertion.pickup_index, insertion.dropoff_index
     )
+    allowed = tolerance if tolerance is not None else tolerance_of(timing)
     new_timing = time_plan(
         stops,
         timing.start,
@@ -323,8 +324,8 @@ def verify_insertion(
         slack=False,
         prefix=timing,
         prefix_length=insertion.pickup_index,
+        ride_tolerance=allowed.ride,
     )
-    allowed = tolerance if tolerance is not None else tolerance_of(timing)
     if check_plan(new_timing, allowed) is not None:
         return None
     return new_timing

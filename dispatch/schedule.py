@@ -122,6 +122,9 @@ class PlanTiming:
         Request id -> departure from its pickup (in this plan, or ``picked_up_at``).
     ride_pairs : list
         ``(pickup position, drop-off position, maximum ride)`` of riders picked up in the plan.
+    infeasible : str or None
+        Set (to the reason) when timing stopped early because the plan cannot be feasible;
+        the time arrays are then incomplete.
     """
 
     stops: tuple[PlannedStop, ...]
@@ -141,6 +144,7 @@ class PlanTiming:
     latest_service: list[int] = field(default_factory=list)
     pickup_departure: dict[str, int] = field(default_factory=dict)
     ride_pairs: list[tuple[int, int, int]] = field(default_factory=list)
+    infeasible: str | None = None
 
     @property
     def n(self) -> int:
@@ -162,6 +166,7 @@ def time_plan(
     slack: bool = True,
     prefix: PlanTiming | None = None,
     prefix_length: int = 0,
+    ride_tolerance: Mapping[str, Seconds] | None = None,
 ) -> PlanTiming:
     """Time ``stops`` from ``start``: the earliest schedule, loads and backward slack. No checks.
 
@@ -180,6 +185,10 @@ def time_plan(
         start, and ``stops`` only adds stops after them (an insertion). The prefix's times are
         valid lower bounds then (adding stops never makes an earlier stop earlier), so only
         the rest is computed, plus any ride-time delay reaching back into the prefix.
+    ride_tolerance : mapping, optional
+        With a prefix: rides already over their maximum (``Tolerance.ride``). A ride that
+        exceeds its maximum even without waiting and is not among them ends the timing early
+        with ``infeasible`` set (the sequence cannot be kept).
     """
     stops = tuple(stops)
     timing = PlanTiming(stops=stops, start=start)
@@ -271,7 +280,16 @@ def time_plan(
             (q, p, limit) for q, p, limit in ride_pairs if drive[p] - drive[q] - dwell[q] <= limit
         ]
         if k > 0 and len(fixable) < len(ride_pairs):
-            # A ride that can no longer be shortened: the prefix's delays may not apply.
+            # A ride longer than its maximum even without waiting: infeasible whatever the
+            # times, unless that ride was already too long (tolerated). The prefix's delays
+            # may not apply either, so stop here or start over without the prefix.
+            tolerated = ride_tolerance if ride_tolerance is not None else {}
+            for q, p, limit in ride_pairs:
+                if drive[p] - drive[q] - dwell[q] > limit:
+                    rid = stops[p].request_id
+                    if rid not in tolerated:
+                        timing.infeasible = f"ride of {rid} over {limit} s even without waiting"
+                        return timing
             return time_plan(stops, start, oracle, params, slack=slack)
         service = timing.service
         for _ in range(n + 2):
@@ -415,6 +433,8 @@ def check_plan(timing: PlanTiming, tolerance: Tolerance = NO_TOLERANCE) -> str |
     maximum ride times; the return to the depot by the shift end. ``tolerance`` lets promises
     that were already broken stay as late as they were, no later.
     """
+    if timing.infeasible is not None:
+        return timing.infeasible
     start = timing.start
     seen_pickup: set[str] = set()
     seen_dropoff: set[str] = set()
