@@ -17,7 +17,8 @@ import httpx
 import pytest
 from api_helpers import (
     OPERATOR_TOKEN,
-    TOKYO,
+    SERVICE_ZONE,
+    TLS,
     PostgresDatabase,
     Server,
     free_port,
@@ -64,7 +65,9 @@ async def storm(
 ) -> list[Attempt]:
     attempts = [Attempt(key=f"crash-{i}") for i in range(CLIENTS)]
     limits = httpx.Limits(max_connections=CLIENTS)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, timeout=60, limits=limits, verify=TLS
+    ) as client:
 
         async def guarded(i: int) -> None:
             with contextlib.suppress(httpx.HTTPError):  # the server died under this request
@@ -111,9 +114,10 @@ def test_sigkill_mid_booking_storm_loses_and_duplicates_nothing(backend: str, tm
                     },
                 )
                 assert added.status_code == 201, added.text
-        tokens = [httpx.post(server.base_url + "/v1/riders").json()["token"] for _ in range(10)]
+        with server.client() as anonymous:
+            tokens = [anonymous.post("/v1/riders").json()["token"] for _ in range(10)]
         rng = random.Random(4)
-        start = dt.datetime.now(TOKYO).replace(microsecond=0)
+        start = dt.datetime.now(SERVICE_ZONE).replace(microsecond=0)
         bodies: list[dict[str, object]] = []
         for _ in range(CLIENTS):
             origin, destination = rng.sample(places, 2)
@@ -140,8 +144,8 @@ def test_sigkill_mid_booking_storm_loses_and_duplicates_nothing(backend: str, tm
                 if attempt.offer_id is None or attempt.status == 201:
                     continue
                 token = tokens[int(attempt.key.split("-")[1]) % len(tokens)]
-                retry = httpx.post(
-                    server.base_url + "/v1/bookings",
+                retry = operator.post(
+                    "/v1/bookings",
                     json={"offer_id": attempt.offer_id},
                     headers={"Authorization": f"Bearer {token}", "Idempotency-Key": attempt.key},
                 )
@@ -152,8 +156,8 @@ def test_sigkill_mid_booking_storm_loses_and_duplicates_nothing(backend: str, tm
             # A retry of an answered booking also returns the very same booking.
             first = answered[0]
             token = tokens[int(first.key.split("-")[1]) % len(tokens)]
-            replay = httpx.post(
-                server.base_url + "/v1/bookings",
+            replay = operator.post(
+                "/v1/bookings",
                 json={"offer_id": first.offer_id},
                 headers={"Authorization": f"Bearer {token}", "Idempotency-Key": first.key},
             )

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from api_helpers import OPERATOR_TOKEN, Server, register
+from api_helpers import OPERATOR_TOKEN, TLS, Server, register
 from hypothesis import HealthCheck, given, settings
 
 EXAMPLES_PER_OPERATION = 6
@@ -58,4 +58,4 @@ def test_no_input_gives_a_server_error(server: Server, fleet: list[str], rider_t
                 )
 
         check()
-    assert httpx.get(server.base_url + "/healthz").status_code == 200
+    assert httpx.get(server.base_url + "/healthz", verify=TLS).status_code == 200

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from api_helpers import OPERATOR_TOKEN, ROOT, TOKYO, Server, register, server_env
+from api_helpers import OPERATOR_TOKEN, ROOT, SERVICE_ZONE, Server, register, server_env
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -52,7 +52,7 @@ def tv_login(server: Server, number: int, pin: str) -> httpx.Client:
 
 
 def tomorrow() -> str:
-    return (dt.datetime.now(TOKYO).date() + dt.timedelta(days=1)).isoformat()
+    return (dt.datetime.now(SERVICE_ZONE).date() + dt.timedelta(days=1)).isoformat()
 
 
 # --- operator API, both backends ------------------------------------------------------------
@@ -295,7 +295,7 @@ def test_tv_refuses_past_times_bad_steps_and_strangers(morning: Server) -> None:
     operator = morning.client(OPERATOR_TOKEN)
     household = new_household(operator, pin="4444")
     tv = tv_login(morning, household["number"], "4444")
-    today = dt.datetime.now(TOKYO).date()
+    today = dt.datetime.now(SERVICE_ZONE).date()
     yesterday = (today - dt.timedelta(days=1)).isoformat()
     before = operator.get("/v1/operator/bookings", params={"day": tomorrow()}).json()
 
