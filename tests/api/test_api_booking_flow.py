@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_helpers import OPERATOR_TOKEN, Server, quote_body, register, soon
+from api_helpers import OPERATOR_TOKEN, SERVICE_ZONE, Server, quote_body, register, soon
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -33,7 +34,9 @@ def test_rider_quotes_books_reads_and_cancels(server: Server, fleet: list[str]) 
     # The pickup window is the promise: earliest <= expected pickup <= latest.
     assert offer["pickup_window"]["earliest"] <= offer["expected_pickup"]
     assert offer["expected_pickup"] <= offer["pickup_window"]["latest"]
-    assert offer["pickup_window"]["earliest"].endswith("+09:00")
+    # Times come back in the service time zone, with its offset (servers run in SERVICE_ZONE).
+    offset = dt.datetime.now(SERVICE_ZONE).isoformat()[-6:]
+    assert offer["pickup_window"]["earliest"].endswith(offset)
 
     headers = {"Idempotency-Key": "first-booking"}
     booked = rider.post("/v1/bookings", json={"offer_id": offer["offer_id"]}, headers=headers)
