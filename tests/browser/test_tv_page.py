@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-from api_helpers import OPERATOR_TOKEN, ROOT, TOKYO, Server, server_env
+from api_helpers import OPERATOR_TOKEN, ROOT, SERVICE_ZONE, Server, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -207,7 +207,7 @@ def test_tv_books_lists_and_cancels_with_the_remote_only(
 ) -> None:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
-    today = dt.datetime.now(TOKYO).date()
+    today = dt.datetime.now(SERVICE_ZONE).date()
     tomorrow = (today + dt.timedelta(days=1)).isoformat()
     days = [today.isoformat(), tomorrow]
     operator = tv_server.client(OPERATOR_TOKEN)
