@@ -50,8 +50,8 @@ from dispatch.insertion import (
     MemoOracle,
     TripSpec,
     first_verified,
-    insert_stops,
     scan_insertions,
+    verify_insertion,
 )
 from dispatch.lifecycle import RequestRecord, transition
 from dispatch.model import (
@@ -73,7 +73,6 @@ from dispatch.params import ServiceParams
 from dispatch.schedule import (
     PlanTiming,
     Tolerance,
-    check_plan,
     dwell_seconds,
     retimed_stops,
     time_plan,
@@ -416,23 +415,13 @@ class Dispatcher:
         The vehicle is at the pickup stop at ``now``; the ride-time clock starts; the next stop
         is locked.
         """
-        record = self._record(request_id)
-        if record.status is not S.ASSIGNED or record.vehicle_id is None:
-            raise InvalidTransitionError(
-                f"request {request_id!r} is {record.status.value}; only an assigned rider can board"
-            )
-        vehicle_id = record.vehicle_id
-        state = self._state(vehicle_id)
-        plan = self._plan_of(vehicle_id)
-        pickup = next(
-            (s for s in plan.stops if s.request_id == request_id and s.kind is StopKind.PICKUP),
-            None,
+        record, vehicle_id, state, plan, pickup = self._reported_stop(
+            request_id,
+            status=S.ASSIGNED,
+            kind=StopKind.PICKUP,
+            who="an assigned rider can board",
+            whose="the request is assigned to",
         )
-        if pickup is None:
-            raise InvalidTransitionError(
-                f"the plan of {vehicle_id!r} has no pickup of {request_id!r}; report the "
-                "pickup for the vehicle the request is assigned to"
-            )
         stops = tuple(
             replace(s, picked_up_at=now)
             if s.request_id == request_id and s.kind is StopKind.DROPOFF
@@ -452,23 +441,13 @@ class Dispatcher:
 
     def on_dropoff(self, request_id: str, now: Seconds) -> list[DispatchEvent]:
         """The rider alighted; the request is completed. The next stop is locked."""
-        record = self._record(request_id)
-        if record.status is not S.ONBOARD or record.vehicle_id is None:
-            raise InvalidTransitionError(
-                f"request {request_id!r} is {record.status.value}; only a rider on board can alight"
-            )
-        vehicle_id = record.vehicle_id
-        state = self._state(vehicle_id)
-        plan = self._plan_of(vehicle_id)
-        dropoff = next(
-            (s for s in plan.stops if s.request_id == request_id and s.kind is StopKind.DROPOFF),
-            None,
+        record, vehicle_id, state, plan, dropoff = self._reported_stop(
+            request_id,
+            status=S.ONBOARD,
+            kind=StopKind.DROPOFF,
+            who="a rider on board can alight",
+            whose="the rider is on",
         )
-        if dropoff is None:
-            raise InvalidTransitionError(
-                f"the plan of {vehicle_id!r} has no drop-off of {request_id!r}; report the "
-                "drop-off for the vehicle the rider is on"
-            )
         stops = tuple(s for s in plan.stops if s is not dropoff)
         self._records[request_id] = transition(record, S.COMPLETED, now, dropped_off_at=now)
         self._vehicles[vehicle_id] = replace(
@@ -692,6 +671,55 @@ class Dispatcher:
         state = self._state(vehicle_id)
         return state.plan if state.plan is not None else Plan(vehicle_id=vehicle_id)
 
+    def _reported_stop(
+        self,
+        request_id: str,
+        *,
+        status: S,
+        kind: StopKind,
+        who: str,
+        whose: str,
+    ) -> tuple[RequestRecord, str, VehicleState, Plan, PlannedStop]:
+        """Record, vehicle id, vehicle state, plan and planned ``kind`` stop of a reported
+        pickup or drop-off (shared by :meth:`on_pickup` and :meth:`on_dropoff`).
+
+        Parameters
+        ----------
+        request_id : str
+            The request reported.
+        status : RequestStatus
+            The status the request must have (ASSIGNED to board, ONBOARD to alight).
+        kind : StopKind
+            The planned stop looked for.
+        who, whose : str
+            Message parts: who may do it ("an assigned rider can board") and which vehicle
+            it must be reported for ("the request is assigned to").
+
+        Raises
+        ------
+        InvalidTransitionError
+            The request is not in ``status``, or its vehicle's plan has no such stop.
+        """
+        record = self._record(request_id)
+        if record.status is not status or record.vehicle_id is None:
+            raise InvalidTransitionError(
+                f"request {request_id!r} is {record.status.value}; only {who}"
+            )
+        vehicle_id = record.vehicle_id
+        state = self._state(vehicle_id)
+        plan = self._plan_of(vehicle_id)
+        stop = next(
+            (s for s in plan.stops if s.request_id == request_id and s.kind is kind),
+            None,
+        )
+        if stop is None:
+            name = "pickup" if kind is StopKind.PICKUP else "drop-off"
+            raise InvalidTransitionError(
+                f"the plan of {vehicle_id!r} has no {name} of {request_id!r}; report the "
+                f"{name} for the vehicle {whose}"
+            )
+        return record, vehicle_id, state, plan, stop
+
     def _record(self, request_id: str) -> RequestRecord:
         record = self._records.get(request_id)
         if record is None:
@@ -849,22 +877,13 @@ class Dispatcher:
             timing = timings[candidate.vehicle_id]
             if candidate.vehicle_id not in tolerances:
                 tolerances[candidate.vehicle_id] = tolerance_of(timing)
-            stops = insert_stops(
-                timing.stops, candidate.trip, candidate.pickup_index, candidate.dropoff_index
+            return verify_insertion(
+                timing,
+                candidate,
+                oracle=oracle,
+                params=self._params,
+                tolerance=tolerances[candidate.vehicle_id],
             )
-            new_timing = time_plan(
-                stops,
-                timing.start,
-                oracle,
-                self._params,
-                slack=False,
-                prefix=timing,
-                prefix_length=candidate.pickup_index,
-                ride_tolerance=tolerances[candidate.vehicle_id].ride,
-            )
-            if check_plan(new_timing, tolerances[candidate.vehicle_id]) is not None:
-                return None
-            return new_timing
 
         return first_verified(candidates, verify)
 
@@ -950,26 +969,20 @@ class Dispatcher:
                 timing = timings[candidate.vehicle_id]
                 if candidate.vehicle_id not in tolerances:
                     tolerances[candidate.vehicle_id] = tolerance_of(timing)
-                i, j = candidate.pickup_index, candidate.dropoff_index
-                stops = insert_stops(timing.stops, candidate.trip, i, j)
-                new_timing = time_plan(
-                    stops,
-                    timing.start,
-                    oracle,
-                    params,
-                    slack=False,
-                    prefix=timing,
-                    prefix_length=i,
-                    ride_tolerance=tolerances[candidate.vehicle_id].ride,
+                new_timing = verify_insertion(
+                    timing,
+                    candidate,
+                    oracle=oracle,
+                    params=params,
+                    tolerance=tolerances[candidate.vehicle_id],
                 )
-                ok = check_plan(new_timing, tolerances[candidate.vehicle_id]) is None
                 verdicts[key] = (
                     replace(
                         candidate,
-                        pickup_time=new_timing.service[i],
-                        dropoff_time=new_timing.service[j + 1],
+                        pickup_time=new_timing.service[candidate.pickup_index],
+                        dropoff_time=new_timing.service[candidate.dropoff_index + 1],
                     )
-                    if ok
+                    if new_timing is not None
                     else None
                 )
             return verdicts[key]
@@ -1137,21 +1150,19 @@ class Dispatcher:
                 pickup_latest=window_latest,
                 dropoff_latest=latest_arrival_for(window_latest),
             )
-            i, j = insertion.pickup_index, insertion.dropoff_index
-            stops = insert_stops(timing.stops, promised, i, j)
-            new_timing = time_plan(
-                stops,
-                timing.start,
-                oracle,
-                params,
-                slack=False,
-                prefix=timing,
-                prefix_length=i,
-                ride_tolerance=tolerance.ride,
+            new_timing = verify_insertion(
+                timing,
+                replace(insertion, trip=promised),
+                oracle=oracle,
+                params=params,
+                tolerance=tolerance,
             )
-            if check_plan(new_timing, tolerance) is not None:
+            if new_timing is None:
                 return None
-            return new_timing.service[i], new_timing.service[j + 1]
+            return (
+                new_timing.service[insertion.pickup_index],
+                new_timing.service[insertion.dropoff_index + 1],
+            )
 
         if late and trip.pickup_latest - width > start:
             high = trip.pickup_latest - width
