@@ -15,8 +15,6 @@ import functools
 import os
 import random
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,43 +24,12 @@ from zoneinfo import ZoneInfo
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, percentile
+from common import BENCH_OPERATOR_TOKEN as TOKEN
+from common import free_port, percentile, start_server
 
 CLIENTS = 50
 WARMUP_S = 3.0
 MEASURE_S = 15.0
-TOKEN = "nr_o_bench-operator-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(folder: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NORIAI_")}
-    env.update(NORIAI_OPERATOR_TOKEN=TOKEN, NORIAI_REOPTIMIZE_INTERVAL_S="0")
-    database = f"sqlite:///{folder / 'bench.sqlite'}"
-    command = [sys.executable, "-m", "api.cli_serve", "--db", database, "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(folder / "server.log").open("wb"),
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit((folder / "server.log").read_text())
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("server did not start")
 
 
 async def load(

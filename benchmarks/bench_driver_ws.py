@@ -21,7 +21,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,47 +34,15 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, percentile
+from common import BENCH_OPERATOR_TOKEN as TOKEN
+from common import free_port, percentile, start_server
 
 TABLETS = 100
 SEQUENTIAL = 60
 BURSTS = 3
 BURST_SIZE = 20
 SEED = 5
-TOKEN = "nr_o_bench-operator-token"
 TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(folder: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NORIAI_")}
-    env.update(NORIAI_OPERATOR_TOKEN=TOKEN, NORIAI_REOPTIMIZE_INTERVAL_S="0")
-    database = f"sqlite:///{folder / 'bench.sqlite'}"
-    command = [sys.executable, "-m", "api.cli_serve", "--db", database, "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(folder / "server.log").open("wb"),
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit((folder / "server.log").read_text())
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit("server did not start within 90 s")
 
 
 class Tablet:
