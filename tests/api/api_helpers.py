@@ -16,6 +16,8 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,6 +183,65 @@ def postgres_admin_url() -> str:
     url = os.environ.get("NORIAI_TEST_POSTGRES_URL", "")
     need(bool(url), "NORIAI_TEST_POSTGRES_URL is not set; run `make services` (or make test)")
     return url
+
+
+@contextmanager
+def running_server(
+    backend: str, folder: Path, *, sqlite_name: str = "noriai.sqlite", **env: str
+) -> Iterator[Server]:
+    """A started server on ``backend``, stopped (and its PostgreSQL database dropped) on exit.
+
+    ``backend`` is "sqlite" (the file ``folder/sqlite_name``) or "postgres" (a fresh database
+    on ``NORIAI_TEST_POSTGRES_URL``). The log is ``folder/server.log``; ``env`` goes to
+    :func:`server_env`.
+    """
+    database = None
+    if backend == "sqlite":
+        db_url = f"sqlite:///{folder / sqlite_name}"
+    else:
+        database = PostgresDatabase(postgres_admin_url())
+        database.create()
+        db_url = database.url
+    server = Server(db_url=db_url, log_path=folder / "server.log", env=server_env(**env))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        if database is not None:
+            database.drop()
+
+
+def add_vehicle(operator: httpx.Client, vehicle_id: str, depot: Mapping[str, Any]) -> Any:
+    """Add an all-day vehicle (8 seats, 1 wheelchair place) at ``depot`` (a place with lat,
+    lon); returns the answer's JSON (``id``, ``driver_token``, ...)."""
+    added = operator.post(
+        "/v1/vehicles",
+        json={
+            "id": vehicle_id,
+            "seats": 8,
+            "wheelchair_places": 1,
+            "depot": {"lat": depot["lat"], "lon": depot["lon"]},
+            "shift_start": "00:00",
+            "shift_end": "24:00",
+        },
+    )
+    assert added.status_code == 201, added.text
+    return added.json()
+
+
+def book_station_to_hospital(server: Server) -> tuple[httpx.Client, dict[str, Any]]:
+    """A new rider books the first offer from the station to the hospital (soon); returns
+    (the rider's client, the booking's JSON)."""
+    _, rider = register(server)
+    places = {p["id"]: p for p in rider.get("/v1/places").json()}
+    offers = rider.post(
+        "/v1/quotes", json=quote_body(places["station"], {"place_id": "hospital"})
+    ).json()["offers"]
+    booking: dict[str, Any] = rider.post(
+        "/v1/bookings", json={"offer_id": offers[0]["offer_id"]}
+    ).json()
+    return rider, booking
 
 
 def register(server: Server) -> tuple[str, httpx.Client]:

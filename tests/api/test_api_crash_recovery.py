@@ -19,10 +19,9 @@ from api_helpers import (
     OPERATOR_TOKEN,
     SERVICE_ZONE,
     TLS,
-    PostgresDatabase,
     Server,
     free_port,
-    postgres_admin_url,
+    running_server,
     server_env,
 )
 
@@ -85,20 +84,9 @@ async def storm(
 
 
 def test_sigkill_mid_booking_storm_loses_and_duplicates_nothing(backend: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    database = None
-    if backend == "sqlite":
-        db_url = f"sqlite:///{tmp_path / 'crash.sqlite'}"
-    else:
-        database = PostgresDatabase(postgres_admin_url())
-        database.create()
-        db_url = database.url
-    server = Server(
-        db_url=db_url,
-        log_path=tmp_path / "server.log",
-        env=server_env(NORIAI_REOPTIMIZE_INTERVAL_S="0"),
-    )
-    server.start()
-    try:
+    with running_server(
+        backend, tmp_path, sqlite_name="crash.sqlite", NORIAI_REOPTIMIZE_INTERVAL_S="0"
+    ) as server:
         with server.client(OPERATOR_TOKEN) as operator:
             places = operator.get("/v1/places").json()
             for number in range(6):
@@ -187,7 +175,7 @@ def test_sigkill_mid_booking_storm_loses_and_duplicates_nothing(backend: str, tm
                 assert planned[(booking_id, "dropoff")] == 1, booking_id
             # A second server on the same database refuses to start: one owner per database.
             second = Server(
-                db_url=db_url,
+                db_url=server.db_url,
                 log_path=tmp_path / "second.log",
                 env=server_env(NORIAI_OWNER_LOCK_WAIT_S="0.5"),
             )
@@ -198,7 +186,3 @@ def test_sigkill_mid_booking_storm_loses_and_duplicates_nothing(backend: str, tm
                 f"{len(recovered) - len(answered)} committed but unanswered (replayed), "
                 f"{sum(a.offer_id is not None and a.status is None for a in attempts)} cut off"
             )
-    finally:
-        server.stop()
-        if database is not None:
-            database.drop()

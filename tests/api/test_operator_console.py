@@ -14,12 +14,11 @@ import httpx
 import pytest
 from api_helpers import (
     OPERATOR_TOKEN,
-    PostgresDatabase,
     Server,
-    postgres_admin_url,
-    quote_body,
+    add_vehicle,
+    book_station_to_hospital,
     register,
-    server_env,
+    running_server,
 )
 from websockets.asyncio.client import connect
 
@@ -30,25 +29,8 @@ pytestmark = pytest.mark.timeout(120)
 def console_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server of its own per backend (SQLite file, fresh PostgreSQL database)."""
     folder: Path = tmp_path_factory.mktemp(f"console-server-{backend}")
-    database = None
-    if backend == "sqlite":
-        db_url = f"sqlite:///{folder / 'noriai.sqlite'}"
-    else:
-        database = PostgresDatabase(postgres_admin_url())
-        database.create()
-        db_url = database.url
-    server = Server(
-        db_url=db_url,
-        log_path=folder / "server.log",
-        env=server_env(NORIAI_REOPTIMIZE_INTERVAL_S="0"),
-    )
-    server.start()
-    try:
+    with running_server(backend, folder, NORIAI_REOPTIMIZE_INTERVAL_S="0") as server:
         yield server
-    finally:
-        server.stop()
-        if database is not None:
-            database.drop()
 
 
 @pytest.fixture(scope="module")
@@ -61,27 +43,9 @@ def operator(console_server: Server) -> Iterator[httpx.Client]:
 def booked(console_server: Server, operator: httpx.Client) -> dict[str, Any]:
     """Vehicle ``con-1`` at the station and one booking station -> hospital on it."""
     station = operator.get("/v1/places/station").json()
-    added = operator.post(
-        "/v1/vehicles",
-        json={
-            "id": "con-1",
-            "seats": 8,
-            "wheelchair_places": 1,
-            "depot": {"lat": station["lat"], "lon": station["lon"]},
-            "shift_start": "00:00",
-            "shift_end": "24:00",
-        },
-    )
-    assert added.status_code == 201, added.text
-    _, rider = register(console_server)
-    places = {p["id"]: p for p in rider.get("/v1/places").json()}
-    offers = rider.post(
-        "/v1/quotes", json=quote_body(places["station"], {"place_id": "hospital"})
-    ).json()["offers"]
-    booking: dict[str, Any] = rider.post(
-        "/v1/bookings", json={"offer_id": offers[0]["offer_id"]}
-    ).json()
-    booking["driver_token"] = added.json()["driver_token"]
+    added = add_vehicle(operator, "con-1", station)
+    _, booking = book_station_to_hospital(console_server)
+    booking["driver_token"] = added["driver_token"]
     return booking
 
 

@@ -14,7 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from api_helpers import OPERATOR_TOKEN, Server, quote_body, register, server_env
+from api_helpers import (
+    OPERATOR_TOKEN,
+    Server,
+    add_vehicle,
+    book_station_to_hospital,
+    running_server,
+)
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.timeout(180)
@@ -23,16 +29,8 @@ pytestmark = pytest.mark.timeout(180)
 @pytest.fixture(scope="module")
 def page_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder: Path = tmp_path_factory.mktemp("pages-server")
-    server = Server(
-        db_url=f"sqlite:///{folder / 'noriai.sqlite'}",
-        log_path=folder / "server.log",
-        env=server_env(NORIAI_REOPTIMIZE_INTERVAL_S="0"),
-    )
-    server.start()
-    try:
+    with running_server("sqlite", folder, NORIAI_REOPTIMIZE_INTERVAL_S="0") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -40,26 +38,10 @@ def trip(page_server: Server) -> dict[str, Any]:
     """A vehicle (its driver token) and one booking on it."""
     with page_server.client(OPERATOR_TOKEN) as operator:
         station = operator.get("/v1/places/station").json()
-        added = operator.post(
-            "/v1/vehicles",
-            json={
-                "id": "bus-page",
-                "seats": 8,
-                "wheelchair_places": 1,
-                "depot": {"lat": station["lat"], "lon": station["lon"]},
-                "shift_start": "00:00",
-                "shift_end": "24:00",
-            },
-        )
-        assert added.status_code == 201, added.text
-    _, rider = register(page_server)
-    places = {p["id"]: p for p in rider.get("/v1/places").json()}
-    offers = rider.post(
-        "/v1/quotes", json=quote_body(places["station"], {"place_id": "hospital"})
-    ).json()["offers"]
-    booking = rider.post("/v1/bookings", json={"offer_id": offers[0]["offer_id"]}).json()
+        added = add_vehicle(operator, "bus-page", station)
+    rider, booking = book_station_to_hospital(page_server)
     assert booking["vehicle_id"] == "bus-page"
-    return {"token": added.json()["driver_token"], "booking": booking, "rider": rider}
+    return {"token": added["driver_token"], "booking": booking, "rider": rider}
 
 
 def outside_requests(page: Any, base_url: str) -> list[str]:
