@@ -5,7 +5,7 @@ Each ``benchmarks/bench_*.py`` is a script that prints one Markdown section (sta
 after another, in file-name order, so no two compete for the two cores. A failing script's
 section says that it failed and shows the end of its stderr; the others still run.
 
-Usage: ``python benchmarks/run_all.py [--only NAME ...]`` (``make bench`` runs them all). With
+Usage: ``python benchmarks/run_all.py [--only NAME ...] [--assemble]`` (``make bench``: all). With
 ``--only``, the other sections are kept: each section is stored in ``benchmarks/results/NAME.md``
 and RESULTS.md is assembled from all of them.
 """
@@ -48,15 +48,20 @@ def previous_sections() -> dict[str, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", nargs="*", default=None, help="bench names, e.g. matrix")
+    parser.add_argument("--only", nargs="+", default=None, help="bench names, e.g. matrix")
+    parser.add_argument(
+        "--assemble", action="store_true", help="run nothing; rebuild RESULTS.md from results/"
+    )
     args = parser.parse_args()
     scripts = sorted(HERE.glob("bench_*.py"))
     sections = previous_sections()
     failures = 0
+    ran: list[str] = []
     for script in scripts:
         name = script.stem.removeprefix("bench_")
-        if args.only and name not in args.only:
+        if args.assemble or (args.only and name not in args.only):
             continue
+        ran.append(name)
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
         proc = subprocess.run(
@@ -82,8 +87,10 @@ def main() -> int:
         "measured in the same run, given as ratios.\n\n"
     )
     SECTIONS.mkdir(exist_ok=True)
-    for name, text in sections.items():
-        (SECTIONS / f"{name}.md").write_text(text)
+    for name in ran:
+        (SECTIONS / f"{name}.md").write_text(sections[name])
+    # Re-read every section now: another run may have finished one meanwhile.
+    sections = previous_sections()
     body = "".join(
         sections[name].rstrip() + "\n\n"
         for name in sorted(sections)
