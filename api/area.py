@@ -8,15 +8,13 @@ in the town.
 
 from __future__ import annotations
 
-import importlib
-import json
-import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from api.config_files import is_valid_position, read_json_file
 from api.errors import ConfigError
 from api.settings import Settings
 from dispatch.area import ServiceArea
@@ -120,10 +118,7 @@ def load_places(path: Path) -> tuple[NamedPlaceSpec, ...]:
     ConfigError
         Naming the entry and the field that is wrong.
     """
-    try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"places file {path} is not readable JSON: {error}") from error
+    data = read_json_file(path, "places file")
     if not isinstance(data, list):
         raise ConfigError(f"places file {path} must hold a JSON list of places")
     places = []
@@ -143,67 +138,13 @@ def load_places(path: Path) -> tuple[NamedPlaceSpec, ...]:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ConfigError(f"{where}: needs id, name, lat, lon ({error})") from error
-        if not (math.isfinite(place.lat) and -90 <= place.lat <= 90 and -180 <= place.lon <= 180):
+        if not is_valid_position(place.lat, place.lon):
             raise ConfigError(f"{where}: lat/lon out of range")
         if place.id in seen:
             raise ConfigError(f"{where}: duplicate id {place.id!r}")
         seen.add(place.id)
         places.append(place)
     return tuple(places)
-
-
-class WalkingStopArea:
-    """:class:`dispatch.area.ServiceArea` over :class:`routing.walking.WalkingAccess`.
-
-    Used while ``dispatch.stop_area.VirtualStopArea`` is not available; same semantics:
-    a point is inside the area when a road node lies within ``contains_m`` metres.
-    """
-
-    def __init__(
-        self,
-        graph: RoadGraph,
-        stops: Sequence[VirtualStop],
-        *,
-        walk_speed_mps: float,
-        contains_m: Metres,
-    ) -> None:
-        from routing.walking import WalkingAccess
-
-        self._graph = graph
-        self._walking = WalkingAccess(graph, stops)
-        self._speed = walk_speed_mps
-        self._contains_m = contains_m
-
-    def contains(self, point: LatLon) -> bool:
-        """True when a road node is within ``contains_m`` metres."""
-        _, distance = node_snapper(self._graph).nearest(point.lat, point.lon)
-        return distance <= self._contains_m
-
-    def access(self, point: LatLon, *, max_walk_m: Metres) -> Sequence[Access]:
-        """Stops reachable on foot within ``max_walk_m``, nearest first."""
-        return [
-            Access(
-                node=stop.node,
-                stop_id=stop.id,
-                name=stop.name,
-                point=LatLon(stop.lat, stop.lon),
-                walk_m=walk_m,
-                walk_s=math.ceil(walk_m / self._speed),
-            )
-            for stop, walk_m in self._walking.reachable(point.lat, point.lon, max_walk_m=max_walk_m)
-        ]
-
-    def door(self, point: LatLon) -> Access:
-        """The nearest road node, reached on foot in a straight line."""
-        node, walk_m = node_snapper(self._graph).nearest(point.lat, point.lon)
-        return Access(
-            node=node,
-            stop_id=f"door:{node}",
-            name="",
-            point=LatLon(float(self._graph.node_lat[node]), float(self._graph.node_lon[node])),
-            walk_m=walk_m,
-            walk_s=math.ceil(walk_m / self._speed),
-        )
 
 
 class CachedServiceArea:
@@ -254,18 +195,11 @@ class CachedServiceArea:
         return self._area.door(point)
 
 
-def _walking_area(
-    graph: RoadGraph, stops: tuple[VirtualStop, ...], settings: Settings
-) -> ServiceArea:
-    params = ServiceParams()
-    try:
-        module = importlib.import_module("dispatch.stop_area")
-    except ImportError:
-        return WalkingStopArea(
-            graph, stops, walk_speed_mps=params.walk_speed_mps, contains_m=settings.max_walk_m
-        )
-    area: ServiceArea = module.VirtualStopArea(graph, stops, walk_speed_mps=params.walk_speed_mps)
-    return area
+def _walking_area(graph: RoadGraph, stops: tuple[VirtualStop, ...]) -> ServiceArea:
+    """Walking access to the virtual stops at the default walking speed."""
+    from dispatch.stop_area import VirtualStopArea
+
+    return VirtualStopArea(graph, stops, walk_speed_mps=ServiceParams().walk_speed_mps)
 
 
 def build_service_area(settings: Settings) -> ServiceAreaBundle:
@@ -290,7 +224,7 @@ def build_service_area(settings: Settings) -> ServiceAreaBundle:
         graph = load_graph(settings.osm, place=settings.place, cache_dir=settings.cache_dir)
     stops = generate_stops(graph)
     oracle = GraphOracle(graph, nodes=[stop.node for stop in stops])
-    area = CachedServiceArea(_walking_area(graph, stops, settings))
+    area = CachedServiceArea(_walking_area(graph, stops))
     if settings.places_file is not None:
         places = load_places(settings.places_file)
     elif settings.osm is None and settings.place is None:
