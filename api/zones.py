@@ -16,14 +16,13 @@ over its south-western corner, and a real map gets none.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from api.config_files import is_valid_position, read_json_file
 from api.errors import ConfigError
 from routing.geo import point_in_ring
 from routing.graph import RoadGraph
@@ -128,7 +127,7 @@ def _ring(coordinates: Any, where: str) -> Ring:
             lon, lat = float(position[0]), float(position[1])
         except (TypeError, ValueError, IndexError) as error:
             raise ConfigError(f"{where}: positions must be [lon, lat] numbers ({error})") from error
-        if not (math.isfinite(lat) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        if not is_valid_position(lat, lon):
             raise ConfigError(f"{where}: position [{lon}, {lat}] is out of range")
         ring.append((lat, lon))
     if len(ring) > 3 and ring[0] == ring[-1]:
@@ -146,10 +145,7 @@ def load_zones(path: Path) -> tuple[ServiceZone, ...]:
     ConfigError
         Naming the feature and what is wrong with it.
     """
-    try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"zones file {path} is not readable JSON: {error}") from error
+    data = read_json_file(path, "zones file")
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise ConfigError(f"zones file {path} must be a GeoJSON FeatureCollection")
     features = data.get("features")
