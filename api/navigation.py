@@ -38,6 +38,7 @@ __all__ = [
     "distance_to_line_m",
     "english_instruction",
     "group_stops",
+    "route_line",
     "route_payload",
 ]
 
@@ -166,7 +167,9 @@ def _legs(graph: RoadGraph, nodes: Sequence[int]) -> list[dict[str, Any]]:
     ]
 
 
-def _line(graph: RoadGraph, paths: Sequence[Path]) -> list[list[float]]:
+def route_line(graph: RoadGraph, paths: Sequence[Path]) -> list[list[float]]:
+    """The road geometry of ``paths`` one after another as GeoJSON ``[lon, lat]`` positions
+    (degrees, 6 decimals), without repeating a position that follows itself."""
     coordinates: list[list[float]] = []
     for path in paths:
         for edge in path.edges:
@@ -244,7 +247,7 @@ def route_payload(
     payload["route"] = {
         "distance": sum(path.metres for path in paths),
         "duration": sum(path.seconds for path in paths),
-        "geometry": {"type": "LineString", "coordinates": _line(graph, paths)},
+        "geometry": {"type": "LineString", "coordinates": route_line(graph, paths)},
         "legs": legs,
         "complete": len(stops) <= max_legs,
     }

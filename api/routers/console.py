@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from api.auth import OperatorDep
 from api.deps import ServiceDep
-from api.navigation import cached_path
+from api.navigation import cached_path, route_line
 from api.schemas import ErrorPublic
 from api.service import DispatchService, Problem
 from api.storage.driver import DispatchEventRow, read_event_log
@@ -128,21 +128,14 @@ async def read_stops(service: ServiceDep, _operator: OperatorDep) -> dict[str, A
 
 
 def _route_line(graph: RoadGraph, nodes: list[int]) -> list[list[float]]:
-    coordinates: list[list[float]] = []
+    """The driven line through ``nodes`` (a leg without a path is left out)."""
+    paths = []
     for origin, destination in itertools.pairwise(nodes):
         try:
-            path = cached_path(graph, origin, destination)
+            paths.append(cached_path(graph, origin, destination))
         except RoutingError:
             continue
-        for edge in path.edges:
-            start, stop = int(graph.geometry_offsets[edge]), int(graph.geometry_offsets[edge + 1])
-            for lat, lon in zip(
-                graph.geometry_lat[start:stop], graph.geometry_lon[start:stop], strict=True
-            ):
-                point = [round(float(lon), _DECIMALS), round(float(lat), _DECIMALS)]
-                if not coordinates or coordinates[-1] != point:
-                    coordinates.append(point)
-    return coordinates
+    return route_line(graph, paths)
 
 
 def _vehicle_json(
