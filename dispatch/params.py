@@ -48,7 +48,13 @@ class ServiceParams:
     walk_cost_weight : float
         Insertion cost of one second of rider walking, in seconds of added vehicle time.
     reoptimize_seed : int
-        Seed passed to the re-optimizer (its search is deterministic for a given seed).
+        Seed passed to the re-optimizer (it shuffles the solver's node order).
+    reoptimize_solution_limit : int
+        Deterministic re-optimization budget: the OR-Tools search stops after this many
+        solutions, so the same plans give the same answer on every run;
+        ``reoptimize_time_limit_s`` is then only a safety cap, stretched
+        ``REOPTIMIZE_TIME_CAP_FACTOR`` (10) times (:mod:`dispatch.reoptimize`). 0 (default):
+        the wall-clock ``reoptimize_time_limit_s`` alone, whose answers depend on machine speed.
     """
 
     max_walk_m: Metres = 300
@@ -69,6 +75,7 @@ class ServiceParams:
     candidate_stops: int = 3
     walk_cost_weight: float = 0.2
     reoptimize_seed: int = 0
+    reoptimize_solution_limit: int = 0
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ServiceParams:

@@ -179,6 +179,10 @@ class PdpSolution:
         Wall-clock time spent.
     warm_start_used : bool
         True when ``PdpProblem.warm_start`` was feasible and the search started from it.
+    time_capped : bool
+        True when a ``solution_limit`` was given but the wall-clock ``time_limit_s`` ended the
+        search first: the answer then depends on machine speed and load, so it may differ
+        between runs. Always False without a solution limit (the time limit is the budget).
     """
 
     routes: tuple[tuple[tuple[int, str], ...], ...]
@@ -187,6 +191,7 @@ class PdpSolution:
     feasible: bool
     seconds: float
     warm_start_used: bool = False
+    time_capped: bool = False
 
 
 _STRATEGY = routing_enums_pb2.FirstSolutionStrategy
@@ -269,6 +274,7 @@ def _search_parameters(
     time_limit_s: float,
     first_solution: str,
     metaheuristic: str,
+    solution_limit: int | None = None,
 ) -> pywrapcp.RoutingSearchParameters:
     parameters = pywrapcp.DefaultRoutingSearchParameters()
     if first_solution not in _FIRST_SOLUTION:
@@ -278,6 +284,10 @@ def _search_parameters(
     parameters.first_solution_strategy = _FIRST_SOLUTION[first_solution]
     parameters.local_search_metaheuristic = _METAHEURISTIC[metaheuristic]
     parameters.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    if solution_limit is not None:
+        if solution_limit < 1:
+            raise ValueError(f"solution_limit {solution_limit}: use an integer >= 1 or None")
+        parameters.solution_limit = solution_limit
     return parameters
 
 
@@ -299,8 +309,16 @@ def solve_pdp(
     first_solution: str = "auto",
     metaheuristic: str = "guided_local_search",
     ride_limit: str = "dimension",
+    solution_limit: int | None = None,
 ) -> PdpSolution:
     """Solve ``problem`` with OR-Tools within about ``time_limit_s`` seconds.
+
+    Without ``solution_limit`` the wall clock ends the search, so the answer depends on the
+    machine's speed and load. With it the search ends after that many solutions: the same
+    problem, parameters and seed then give the same answer on every run (the routing search is
+    single-threaded). ``time_limit_s`` stays a safety cap; give it room (e.g. ten times the
+    usual solve time), because a search the cap ends is again timing-dependent
+    (``PdpSolution.time_capped`` reports it).
 
     Parameters
     ----------
@@ -310,7 +328,7 @@ def solve_pdp(
         Wall-clock budget of the search, seconds (model building comes on top).
     seed : int
         0 numbers the model's nodes in task order; another value shuffles that order, which
-        varies the search. Results repeat for a seed only as far as a time limit allows.
+        varies the search. Results repeat for a seed when ``solution_limit`` ends the search.
     first_solution : str
         ``"auto"`` (parallel cheapest insertion), or an OR-Tools first-solution strategy name in
         lower case, e.g. ``"path_cheapest_arc"``. A feasible ``problem.warm_start`` wins.
@@ -323,6 +341,10 @@ def solve_pdp(
         (default) adds OR-Tools' pickup-to-delivery limit on the time dimension, which its
         local-search filters check on every move (alone it is not enforced strictly).
         ``"constraint"``: the hard constraint only (textbook; the plain baseline).
+    solution_limit : int or None
+        Stop after this many solutions (OR-Tools ``solution_limit``: the first solution and
+        every accepted local-search move count), a deterministic budget; None = the time
+        limit alone.
 
     Returns
     -------
@@ -436,9 +458,13 @@ def solve_pdp(
             routing.NextVar(routing.Start(v)).SetValue(index_of(vehicle.first_visit))
 
     parameters = _search_parameters(
-        time_limit_s=time_limit_s, first_solution=first_solution, metaheuristic=metaheuristic
+        time_limit_s=time_limit_s,
+        first_solution=first_solution,
+        metaheuristic=metaheuristic,
+        solution_limit=solution_limit,
     )
     routing.CloseModelWithParameters(parameters)
+    search_started = time.perf_counter()
     assignment = None
     warm_start_used = False
     if problem.warm_start is not None and len(problem.warm_start) == n_vehicles:
@@ -451,7 +477,11 @@ def solve_pdp(
         assignment = routing.SolveWithIteratedLocalSearch(parameters)
     elif assignment is None:
         assignment = routing.SolveWithParameters(parameters)
-    seconds = time.perf_counter() - started
+    finished = time.perf_counter()
+    seconds = finished - started
+    # The search ran into the wall-clock cap (the solution limit did not end it): timing-
+    # dependent. A small margin, as OR-Tools checks its clock only now and then.
+    time_capped = solution_limit is not None and finished - search_started >= 0.98 * time_limit_s
     del keep_alive
     if assignment is None:
         return PdpSolution(
@@ -461,6 +491,7 @@ def solve_pdp(
             feasible=False,
             seconds=seconds,
             warm_start_used=warm_start_used,
+            time_capped=time_capped,
         )
     routes: list[tuple[tuple[int, str], ...]] = []
     cost = 0
@@ -485,4 +516,5 @@ def solve_pdp(
         feasible=True,
         seconds=seconds,
         warm_start_used=warm_start_used,
+        time_capped=time_capped,
     )

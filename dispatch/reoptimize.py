@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from dispatch.dispatcher import Dispatcher
 
 __all__ = [
+    "REOPTIMIZE_TIME_CAP_FACTOR",
     "ReoptimizationProblem",
     "ReoptimizationSolution",
     "apply_solution",
@@ -48,6 +49,11 @@ __all__ = [
     "plan_keys",
     "solve_reoptimization",
 ]
+
+REOPTIMIZE_TIME_CAP_FACTOR = 10
+"""With a solution limit, the wall-clock cap is this many times ``time_limit_s``: generous, so
+the solution limit ends the search in normal cases (a capped search is timing-dependent and
+reported as ``PdpSolution.time_capped``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +82,13 @@ class ReoptimizationProblem:
     current_cost : int
         Driving plus dwelling seconds of the current plans (what a new answer must beat).
     time_limit_s : float
-        Solver budget.
+        Solver budget in wall-clock seconds (a cap ``REOPTIMIZE_TIME_CAP_FACTOR`` times as
+        long when ``solution_limit`` is set).
     seed : int
         Solver seed.
+    solution_limit : int
+        Deterministic budget: stop the search after this many solutions (0 = the time limit
+        alone). See ``ServiceParams.reoptimize_solution_limit``.
     """
 
     pdp: PdpProblem | None
@@ -91,6 +101,7 @@ class ReoptimizationProblem:
     current_cost: int
     time_limit_s: float
     seed: int
+    solution_limit: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +237,7 @@ def build_problem(dispatcher: Dispatcher, now: Seconds) -> ReoptimizationProblem
         current_cost=current_cost,
         time_limit_s=dispatcher.params.reoptimize_time_limit_s,
         seed=dispatcher.params.reoptimize_seed,
+        solution_limit=dispatcher.params.reoptimize_solution_limit,
     )
 
 
@@ -242,8 +254,16 @@ def solve_reoptimization(problem: ReoptimizationProblem) -> ReoptimizationSoluti
     """Run the solver on ``problem`` (pure; safe to call in another thread or process)."""
     if problem.pdp is None:
         return ReoptimizationSolution(problem=problem, pdp=None)
+    time_limit_s = problem.time_limit_s
+    solution_limit = None
+    if problem.solution_limit > 0:
+        # The solution limit is the budget; the time limit only a generous safety cap.
+        time_limit_s *= REOPTIMIZE_TIME_CAP_FACTOR
+        solution_limit = problem.solution_limit
     try:
-        solution = solve_pdp(problem.pdp, time_limit_s=problem.time_limit_s, seed=problem.seed)
+        solution = solve_pdp(
+            problem.pdp, time_limit_s=time_limit_s, seed=problem.seed, solution_limit=solution_limit
+        )
     except (TypeError, ValueError, RuntimeError, OverflowError) as error:
         # A solver failure must not stop dispatching: the current plans stay valid.
         return ReoptimizationSolution(

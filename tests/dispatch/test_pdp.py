@@ -237,3 +237,34 @@ def test_every_route_keeps_order_capacity_and_windows(problem: PdpProblem) -> No
                 load -= job.seats
             assert load <= vehicle.seats
         assert clock + int(LINE[place, vehicle.end_location]) <= vehicle.end_latest
+
+
+def grid_problem() -> PdpProblem:
+    """Eight riders on a 4 x 4 grid (60 s per block, Manhattan), two buses from corner 0."""
+    cells = [(r, c) for r in range(4) for c in range(4)]
+    matrix = np.array(
+        [[60 * (abs(a[0] - b[0]) + abs(a[1] - b[1])) for b in cells] for a in cells],
+        dtype=np.int64,
+    )
+    pairs = ((1, 14), (2, 11), (4, 15), (7, 8), (5, 10), (13, 3), (9, 6), (12, 2))
+    tasks = tuple(task(p, d) for p, d in pairs)
+    return PdpProblem(matrix=matrix, tasks=tasks, vehicles=(bus(seats=3), bus(seats=3)))
+
+
+@pytest.mark.timeout(60)
+def test_a_solution_limit_gives_the_same_routes_every_time() -> None:
+    problem = grid_problem()
+    # A generous wall-clock cap: the solution limit, not the clock, ends these searches.
+    first = solve_pdp(problem, time_limit_s=20.0, solution_limit=20)
+    second = solve_pdp(problem, time_limit_s=20.0, solution_limit=20)
+    assert first.feasible
+    assert not first.time_capped
+    assert second.routes == first.routes
+    assert second.cost == first.cost
+    # Every rider is carried: 8 pickups and 8 drop-offs over the two routes.
+    assert sum(len(route) for route in first.routes) == 16
+
+
+def test_a_solution_limit_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="solution_limit"):
+        solve_pdp(grid_problem(), time_limit_s=1.0, solution_limit=0)
