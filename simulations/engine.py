@@ -97,8 +97,9 @@ class EngineSettings:
         ``reoptimize_interval_s = 0``, so ``tick`` only expires offers).
     recorded_solutions : mapping, optional
         Replay: solver answers recorded in an event log (``reoptimize`` records by time). When
-        given, these are adopted instead of solving again, so a replay reproduces a day whose
-        solver ran against a wall-clock limit.
+        given, these are adopted instead of solving again, so a replay reproduces a day even
+        when its solver ran against a wall-clock limit (``reoptimize_solution_limit = 0``, or a
+        search the time cap ended: ``time_capped`` records).
     """
 
     seed: int
@@ -157,7 +158,7 @@ class _VehicleRun:
 def solution_record(solution: ReoptimizationSolution) -> dict[str, Any]:
     """A solver answer as log fields (without its wall time, which differs between runs)."""
     pdp = solution.pdp
-    return {
+    record: dict[str, Any] = {
         "error": solution.error,
         "solved": pdp is not None,
         "routes": [] if pdp is None else [[list(visit) for visit in route] for route in pdp.routes],
@@ -165,6 +166,12 @@ def solution_record(solution: ReoptimizationSolution) -> dict[str, Any]:
         "unserved": [] if pdp is None else list(pdp.unserved),
         "feasible": None if pdp is None else pdp.feasible,
     }
+    if pdp is not None and pdp.time_capped:
+        # The wall-clock cap, not the solution limit, ended the search: this answer depends on
+        # machine speed, so a run with the same seed may differ from here (written only then,
+        # so logs of runs without a cap keep their form).
+        record["time_capped"] = True
+    return record
 
 
 def solution_from_record(
@@ -181,6 +188,7 @@ def solution_from_record(
         unserved=tuple(int(task) for task in record["unserved"]),
         feasible=bool(record["feasible"]),
         seconds=0.0,
+        time_capped=bool(record.get("time_capped", False)),
     )
     return ReoptimizationSolution(problem=problem, pdp=pdp, error=str(record.get("error", "")))
 

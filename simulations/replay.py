@@ -2,9 +2,10 @@
 
 The log's header holds the scenario and the day's requests; the replay runs them through the
 same engine and Dispatcher and compares every record and every KPI. Re-optimization answers are
-taken from the log's ``reoptimize`` records (the solver runs against a wall-clock limit, so
-solving again could find another answer); the Dispatcher still checks and applies them, so a
-change in dispatch code still shows up as a difference.
+taken from the log's ``reoptimize`` records (with a wall-clock budget, or where the time cap
+ended a search, solving again could find another answer; with the default solution limit it
+finds the same); the Dispatcher still checks and applies them, so a change in dispatch code
+still shows up as a difference.
 """
 
 from __future__ import annotations
