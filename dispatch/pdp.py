@@ -330,7 +330,7 @@ def solve_pdp(
         0 numbers the model's nodes in task order; another value shuffles that order, which
         varies the search. Results repeat for a seed when ``solution_limit`` ends the search.
     first_solution : str
-        ``"auto"`` (parallel cheapest insertion), or an OR-Tools first-solution strategy name in
+        ``"auto"`` (local cheapest insertion), or an OR-Tools first-solution strategy name in
         lower case, e.g. ``"path_cheapest_arc"``. A feasible ``problem.warm_start`` wins.
     metaheuristic : str
         ``"guided_local_search"`` (default), ``"simulated_annealing"``, ``"tabu_search"``,
