@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import shared_data_dir
+from routing.export import to_networkx_digraph
 from routing.graph import RoadGraph
 from routing.load import load_graph
 from routing.matrix import build_matrix
@@ -67,20 +68,6 @@ def pick_stops(graph: RoadGraph, count: int, rng: np.random.Generator) -> tuple[
         reason = "routing.stops not available"
     chosen = rng.choice(graph.n_nodes, size=count, replace=False)
     return chosen, f"{count} seeded random nodes ({reason})"
-
-
-def networkx_digraph(graph: RoadGraph) -> nx.DiGraph:
-    digraph = nx.DiGraph()
-    digraph.add_nodes_from(range(graph.n_nodes))
-    for u, v, seconds in zip(
-        graph.edge_source.tolist(),
-        graph.edge_target.tolist(),
-        graph.edge_travel_time_s.tolist(),
-        strict=True,
-    ):
-        if not digraph.has_edge(u, v) or digraph[u][v]["weight"] > seconds:
-            digraph.add_edge(u, v, weight=seconds)
-    return digraph
 
 
 def networkx_rows(digraph: nx.DiGraph, sources: list[int], targets: list[int]) -> np.ndarray:
@@ -145,7 +132,7 @@ def run_case(name: str, graph: RoadGraph, count: int, digraph: nx.DiGraph) -> Ca
 def main() -> int:
     results: list[CaseResult] = []
     town = synthetic_town(rows=123, cols=123)
-    town_digraph = networkx_digraph(town)
+    town_digraph = to_networkx_digraph(town)
     for count in (500, 1000):
         results.append(run_case("synthetic town 123x123 (seed 7)", town, count, town_digraph))
     bayreuth_path = shared_data_dir() / "osm" / "north-bayreuth.osm.bz2"
@@ -153,7 +140,7 @@ def main() -> int:
         cache = Path(os.environ.get("NORIAI_CACHE_DIR", Path.cwd() / ".noriai-cache" / "graphs"))
         bayreuth = load_graph(bayreuth_path, cache_dir=cache)
         results.append(
-            run_case("north-bayreuth.osm.bz2", bayreuth, 500, networkx_digraph(bayreuth))
+            run_case("north-bayreuth.osm.bz2", bayreuth, 500, to_networkx_digraph(bayreuth))
         )
     load = os.getloadavg()
 

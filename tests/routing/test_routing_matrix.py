@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import routing.matrix as matrix_module
 from routing.errors import NoPathError
+from routing.export import to_networkx_digraph
 from routing.graph import RoadGraph
 from routing.matrix import GraphOracle, build_matrix
 from routing.oracle import TravelTimeOracle
@@ -103,24 +104,10 @@ def test_unreachable_pair_is_a_no_path_error() -> None:
         GraphOracle(graph).seconds(1, 0)
 
 
-def _networkx_digraph(graph: RoadGraph) -> nx.DiGraph:
-    digraph = nx.DiGraph()
-    digraph.add_nodes_from(range(graph.n_nodes))
-    for u, v, seconds in zip(
-        graph.edge_source.tolist(),
-        graph.edge_target.tolist(),
-        graph.edge_travel_time_s.tolist(),
-        strict=True,
-    ):
-        if not digraph.has_edge(u, v) or digraph[u][v]["weight"] > seconds:
-            digraph.add_edge(u, v, weight=seconds)
-    return digraph
-
-
 def assert_equal_to_networkx_on_1000_random_pairs(graph: RoadGraph, seed: int) -> None:
     """Acceptance: integer seconds equal networkx Dijkstra for 1,000 random pairs, exactly."""
     rng = np.random.default_rng(seed)
-    digraph = _networkx_digraph(graph)
+    digraph = to_networkx_digraph(graph)
     # 40 origins x 25 destinations = 1,000 random pairs, answered by the oracle's row cache.
     origins = rng.choice(graph.n_nodes, size=40, replace=False)
     oracle = GraphOracle(graph)
