@@ -1,7 +1,8 @@
 """Travel-time matrices and the graph-backed :class:`~routing.oracle.TravelTimeOracle`.
 
-:func:`build_matrix` runs :func:`scipy.sparse.csgraph.dijkstra` from every requested node and
-keeps only the requested columns, so an N x N matrix over virtual stops costs N single-source
+:func:`build_matrix` runs one compiled bucket-queue search (:mod:`routing.dial`, Dial's
+algorithm for integer weights) from every requested node, stopping once every requested node
+is settled, on one thread per core; an N x N matrix over virtual stops costs N single-source
 searches. The CSR adjacency is built once per graph object (parallel edges collapsed to the
 fastest edge, ties to the shorter one) and memoised beside the graph.
 
@@ -11,11 +12,11 @@ when both are matrix nodes, otherwise from a bounded LRU cache of single-source 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from routing.dial import MAX_WEIGHT, OVERFLOW, dial_rows
 from routing.errors import NoPathError
 from routing.graph import RoadGraph
 from routing.memo import per_graph
@@ -37,11 +39,25 @@ __all__ = ["WEIGHTS", "GraphOracle", "build_matrix", "weight_csr"]
 WEIGHTS = ("travel_time", "length")
 """Edge weights: ``"travel_time"`` in whole seconds, ``"length"`` in whole metres."""
 
-_INT32_MAX = np.iinfo(np.int32).max
-_ROWS_PER_CHUNK = 64
-"""Sources per dijkstra call: bounds the float64 work array to 64 x n_nodes."""
 _PARALLEL_MIN_WORK = 2_000_000
-"""Below this many (sources x nodes) a worker pool costs more than it saves."""
+"""Below this many (sources x nodes) extra threads cost more than they save."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Arcs:
+    """A CSR adjacency as int64 arrays for the compiled search (:func:`routing.dial.dial_rows`)."""
+
+    indptr: npt.NDArray[np.int64]
+    indices: npt.NDArray[np.int64]
+    weights: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, csr: csr_matrix) -> _Arcs:
+        return cls(
+            indptr=np.ascontiguousarray(csr.indptr, dtype=np.int64),
+            indices=np.ascontiguousarray(csr.indices, dtype=np.int64),
+            weights=np.ascontiguousarray(csr.data, dtype=np.int64),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +66,15 @@ class _WeightedGraph:
 
     ``csr[u, v]`` is the weight of the chosen edge u->v (float64, exact integers);
     ``edge_of_entry[k]`` is the graph edge behind CSR entry ``k``; ``reverse`` is the
-    transposed CSR (for distances *to* a node).
+    transposed CSR (for distances *to* a node); ``arcs`` and ``reverse_arcs`` are the same
+    two adjacencies as int64 arrays for the compiled search.
     """
 
     csr: csr_matrix
     edge_of_entry: npt.NDArray[np.int64]
     reverse: csr_matrix
+    arcs: _Arcs
+    reverse_arcs: _Arcs
 
 
 def _collapse(graph: RoadGraph, weight: str) -> _WeightedGraph:
@@ -77,7 +96,14 @@ def _collapse(graph: RoadGraph, weight: str) -> _WeightedGraph:
         (primary[chosen].astype(np.float64), target[chosen].astype(np.int32), indptr),
         shape=(graph.n_nodes, graph.n_nodes),
     )
-    return _WeightedGraph(csr=csr, edge_of_entry=chosen, reverse=csr.transpose().tocsr())
+    reverse = csr.transpose().tocsr()
+    return _WeightedGraph(
+        csr=csr,
+        edge_of_entry=chosen,
+        reverse=reverse,
+        arcs=_Arcs.of(csr),
+        reverse_arcs=_Arcs.of(reverse),
+    )
 
 
 def _weighted(graph: RoadGraph, weight: str) -> _WeightedGraph:
@@ -104,56 +130,72 @@ def _check_nodes(graph: RoadGraph, nodes: npt.NDArray[np.int64]) -> None:
         )
 
 
-def _to_integers(distances: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]:
+def _unreachable(origin: int, destination: int) -> NoPathError:
+    return NoPathError(
+        f"no drivable path from node {origin} to node {destination}; the graph should be "
+        "strongly connected: build it with routing.load.load_graph"
+    )
+
+
+def _rows_scipy(
+    arcs: _Arcs, sources: npt.NDArray[np.int64], columns: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int32]:
+    """:func:`_rows` by scipy's Dijkstra, for weights outside the bucket queue's range."""
+    n = arcs.indptr.size - 1
+    csr = csr_matrix((arcs.weights.astype(np.float64), arcs.indices, arcs.indptr), shape=(n, n))
+    distances = np.atleast_2d(dijkstra(csr, directed=True, indices=sources))[:, columns]
     if not np.isfinite(distances).all():
         rows, cols = np.nonzero(~np.isfinite(distances))
-        raise NoPathError(
-            f"no drivable path for matrix entry ({int(rows[0])}, {int(cols[0])}); the graph "
-            "should be strongly connected: build it with routing.load.load_graph"
-        )
-    if distances.size and distances.max() > _INT32_MAX:
+        raise _unreachable(int(sources[rows[0]]), int(columns[cols[0]]))
+    if distances.size and distances.max() > np.iinfo(np.int32).max:
         raise NoPathError("a matrix entry exceeds the int32 range; the graph weights are wrong")
     return distances.astype(np.int32)
 
 
 def _rows(
-    csr: csr_matrix, sources: npt.NDArray[np.int64], columns: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int32]:
-    """Integer distances from each source (rows) to each column node, chunked."""
-    out = np.empty((sources.size, columns.size), dtype=np.int32)
-    for start in range(0, sources.size, _ROWS_PER_CHUNK):
-        chunk = sources[start : start + _ROWS_PER_CHUNK]
-        full = dijkstra(csr, directed=True, indices=chunk)
-        out[start : start + chunk.size] = _to_integers(np.atleast_2d(full)[:, columns])
-    return out
-
-
-# Set just before forking a worker pool; children inherit it (no pickling of the graph).
-_FORKED_JOB: tuple[csr_matrix, npt.NDArray[np.int64]] | None = None
-
-
-def _forked_rows(sources: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
-    assert _FORKED_JOB is not None
-    csr, columns = _FORKED_JOB
-    return _rows(csr, sources, columns)
-
-
-def _rows_parallel(
-    csr: csr_matrix,
+    arcs: _Arcs,
     sources: npt.NDArray[np.int64],
     columns: npt.NDArray[np.int64],
-    workers: int,
+    *,
+    workers: int = 1,
 ) -> npt.NDArray[np.int32]:
-    global _FORKED_JOB  # hand-off to forked children, reset below
-    _FORKED_JOB = (csr, columns)
-    try:
-        context = multiprocessing.get_context("fork")
-        parts = np.array_split(sources, workers * 2)
-        with context.Pool(workers) as pool:
-            results = pool.map(_forked_rows, parts)
-    finally:
-        _FORKED_JOB = None
-    return np.concatenate(results, axis=0)
+    """Integer distances from each source (rows) to each column node.
+
+    Runs the compiled bucket-queue search (:mod:`routing.dial`) on the distinct columns, in
+    ``workers`` threads over blocks of rows (the kernel releases the GIL).
+    """
+    if arcs.weights.size and (arcs.weights.min() < 1 or arcs.weights.max() > MAX_WEIGHT):
+        return _rows_scipy(arcs, sources, columns)
+    unique, inverse = np.unique(columns, return_inverse=True)
+    column_of_node = np.full(arcs.indptr.size - 1, -1, dtype=np.int64)
+    column_of_node[unique] = np.arange(unique.size, dtype=np.int64)
+    out = np.empty((sources.size, unique.size), dtype=np.int32)
+    blocks = [
+        block for block in np.array_split(np.arange(sources.size), max(1, workers)) if block.size
+    ]
+
+    def run(block: npt.NDArray[np.int64]) -> int:
+        start, stop = int(block[0]), int(block[-1]) + 1
+        return dial_rows(
+            arcs.indptr,
+            arcs.indices,
+            arcs.weights,
+            sources[start:stop],
+            column_of_node,
+            out[start:stop],
+        )
+
+    if len(blocks) > 1:
+        with ThreadPoolExecutor(max_workers=len(blocks)) as pool:
+            outcomes = list(pool.map(run, blocks))
+    else:
+        outcomes = [run(block) for block in blocks]
+    if any(outcome == OVERFLOW for outcome in outcomes):
+        raise NoPathError("a matrix entry exceeds the int32 range; the graph weights are wrong")
+    if any(outcomes):
+        rows, cols = np.nonzero(out < 0)
+        raise _unreachable(int(sources[rows[0]]), int(unique[cols[0]]))
+    return out[:, inverse] if unique.size != columns.size or (unique != columns).any() else out
 
 
 def build_matrix(
@@ -161,7 +203,7 @@ def build_matrix(
     nodes: Sequence[int] | npt.NDArray[np.integer],
     *,
     weight: str = "travel_time",
-    workers: int = 1,
+    workers: int | None = None,
 ) -> npt.NDArray[np.int32]:
     """Many-to-many shortest travel times (or lengths) between ``nodes``.
 
@@ -173,9 +215,9 @@ def build_matrix(
         Node ids; may repeat. Row ``i`` and column ``j`` refer to ``nodes[i]`` and ``nodes[j]``.
     weight : {"travel_time", "length"}
         Minimise whole seconds, or whole metres (the shortest path, not the fastest one).
-    workers : int
-        Processes to split the sources over (``fork``, POSIX only); 1 runs in this process.
-        Use more only from a plain script: forking a process that runs threads is unsafe.
+    workers : int, optional
+        Threads to split the rows over (the compiled search releases the GIL); default: one
+        per CPU core. Small matrices always run on the calling thread.
 
     Returns
     -------
@@ -195,16 +237,12 @@ def build_matrix(
     _check_nodes(graph, node_array)
     if node_array.size == 0:
         return np.zeros((0, 0), dtype=np.int32)
-    use_pool = (
-        workers > 1
-        and node_array.size * graph.n_nodes >= _PARALLEL_MIN_WORK
-        and "fork" in multiprocessing.get_all_start_methods()
-    )
-    if use_pool:
-        return _rows_parallel(
-            weighted.csr, node_array, node_array, min(workers, os.cpu_count() or 1)
-        )
-    return _rows(weighted.csr, node_array, node_array)
+    threads = (os.cpu_count() or 1) if workers is None else workers
+    if threads < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if node_array.size * graph.n_nodes < _PARALLEL_MIN_WORK:
+        threads = 1
+    return _rows(weighted.arcs, node_array, node_array, workers=threads)
 
 
 @dataclass(slots=True)
@@ -303,10 +341,10 @@ class GraphOracle:
         k_old = old_array.size
         grown = np.empty((all_array.size, all_array.size), dtype=np.int32)
         grown[:k_old, :k_old] = self._matrix
-        grown[k_old:, :] = _rows(self._time.csr, new_array, all_array)
+        grown[k_old:, :] = _rows(self._time.arcs, new_array, all_array)
         if k_old:
             # Distances old -> new are distances new -> old on the reversed graph.
-            grown[:k_old, k_old:] = _rows(self._time.reverse, new_array, old_array).T
+            grown[:k_old, k_old:] = _rows(self._time.reverse_arcs, new_array, old_array).T
         # Publish the grown matrix before the new index entries, so a concurrent reader never
         # sees an index beyond the matrix it reads.
         self._matrix = grown
@@ -342,12 +380,6 @@ class GraphOracle:
                 self._rows.popitem(last=False)
         return row
 
-    def _unreachable(self, origin: int, destination: int) -> NoPathError:
-        return NoPathError(
-            f"no drivable path from node {origin} to node {destination}; the graph should be "
-            "strongly connected: build it with routing.load.load_graph"
-        )
-
     def seconds(self, origin: NodeId, destination: NodeId) -> Seconds:
         """Driving time in whole seconds along the fastest path (0 when equal)."""
         origin, destination = int(origin), int(destination)
@@ -360,7 +392,7 @@ class GraphOracle:
             return 0
         value = self._row(origin).seconds[destination]
         if not np.isfinite(value):
-            raise self._unreachable(origin, destination)
+            raise _unreachable(origin, destination)
         return int(value)
 
     def metres(self, origin: NodeId, destination: NodeId) -> Metres:
@@ -375,7 +407,7 @@ class GraphOracle:
             row.metres = self._tree_metres(origin, row.predecessors)
         value = int(row.metres[destination])
         if value < 0:
-            raise self._unreachable(origin, destination)
+            raise _unreachable(origin, destination)
         return value
 
     def _tree_metres(

@@ -185,11 +185,15 @@ def test_row_cache_is_bounded_and_least_recently_used_goes_first() -> None:
     assert oracle.row_searches == 4
 
 
-def test_worker_processes_give_the_same_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_threads_give_the_same_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
     graph = synthetic_town(seed=1, rows=15, cols=15)
     nodes = np.random.default_rng(1).choice(graph.n_nodes, 40, replace=False)
     monkeypatch.setattr(matrix_module, "_PARALLEL_MIN_WORK", 0)
-    assert np.array_equal(build_matrix(graph, nodes, workers=2), build_matrix(graph, nodes))
+    one = build_matrix(graph, nodes, workers=1)
+    assert np.array_equal(build_matrix(graph, nodes, workers=2), one)
+    assert np.array_equal(build_matrix(graph, nodes, workers=3), one)
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        build_matrix(graph, nodes, workers=0)
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +231,16 @@ def test_threads_sharing_one_oracle_get_the_same_answers() -> None:
         metres = list(pool.map(lambda pair: shared.metres(*pair), pairs[:50]))
     assert answers == expected
     assert metres == [shortest_path(graph, a, b).metres for a, b in pairs[:50]]
+
+
+def test_an_arc_longer_than_the_bucket_ring_falls_back_to_scipy() -> None:
+    # A ferry-like road of 2,000,000 s (> routing.dial.MAX_WEIGHT = 1,048,576) then 10 s.
+    nodes = [(0.0, 0.0), (100.0, 0.0), (200.0, 0.0)]
+    roads = [Road(0, 1, name="Ferry", seconds=2_000_000), Road(1, 2, name="Pier")]
+    graph = build_graph(nodes, roads)
+    # 100 m at the default road speed is 10 s (see test_parallel_edges_count_only_the_fastest).
+    assert build_matrix(graph, [0, 1, 2]).tolist() == [
+        [0, 2_000_000, 2_000_010],
+        [2_000_000, 0, 10],
+        [2_000_010, 10, 0],
+    ]
