@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dispatch.darp_alns import alns_improve
 from dispatch.darp_instance import (
     DarpFormatError,
     DarpInstance,
@@ -153,6 +154,13 @@ ORTOOLS_SHARE = 0.5
 ORTOOLS_MAX_S = 20.0
 """Longest OR-Tools phase, seconds."""
 
+ALNS_MIN_S = 30.0
+"""From this time limit on, the compiled adaptive search (:mod:`dispatch.darp_alns`) replaces
+the pure-Python one; compiling its kernels takes some 10 s once per process, too much below."""
+
+ALNS_ORTOOLS_SHARE = 0.15
+"""Share of the time limit given to OR-Tools before the compiled search."""
+
 FIRST_SOLUTIONS = (
     "parallel_cheapest_insertion",
     "local_cheapest_insertion",
@@ -196,10 +204,12 @@ def solve_darp(
         # every request that fits is served, and the search below keeps inserting the rest.
         problem = to_pdp_problem(instance, allow_unserved=True)
         deadline = started + time_limit_s
-        phase = min(time_limit_s * ORTOOLS_SHARE, ORTOOLS_MAX_S)
+        compiled = time_limit_s >= ALNS_MIN_S
+        share = ALNS_ORTOOLS_SHARE if compiled else ORTOOLS_SHARE
+        phase = min(time_limit_s * share, ORTOOLS_MAX_S)
         # Guided local search barely leaves the basin of its first solution here, so several
         # first-solution strategies each get a share and the best answer goes on.
-        strategies = FIRST_SOLUTIONS[: 2 if time_limit_s < 30 else len(FIRST_SOLUTIONS)]
+        strategies = FIRST_SOLUTIONS[: 2 if time_limit_s < 30 or compiled else len(FIRST_SOLUTIONS)]
         solution = min(
             (
                 solve_pdp(
@@ -218,9 +228,8 @@ def solve_darp(
         for route in solution.routes
     )
     if not plain and solution.feasible:
-        routes = improve_routes(
-            instance, routes, deadline=deadline, rng=np.random.default_rng(seed)
-        )
+        improve = alns_improve if time_limit_s >= ALNS_MIN_S else improve_routes
+        routes = improve(instance, routes, deadline=deadline, rng=np.random.default_rng(seed))
     served = {node for route in routes for node in route if node <= n}
     unserved = tuple(i for i in range(1, n + 1) if i not in served)
     return DarpResult(
