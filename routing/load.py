@@ -15,9 +15,11 @@ Pipeline, the same for a file and for a place name:
 3. Keep the largest strongly connected component, then let OSMnx merge interstitial nodes
    (``simplify_graph``); a node stays wherever ``highway``, ``name``, ``ref``, ``maxspeed``,
    ``junction``, ``tunnel`` or ``bridge`` changes, so those attributes stay single-valued.
-4. Speeds from ``maxspeed`` or the Japanese defaults in :mod:`routing.speeds`; length in whole
+4. Edges longer than :data:`SPLIT_EDGES_M` (100 m) are cut into equal pieces at new nodes
+   (:mod:`routing.split`), both directions sharing them, so virtual stops can sit mid-street.
+5. Speeds from ``maxspeed`` or the Japanese defaults in :mod:`routing.speeds`; length in whole
    metres (at least 1); travel time ``ceil(length / speed)`` in whole seconds (at least 1).
-5. Compile to flat CSR arrays (:mod:`routing.compile`) and cache them (:mod:`routing.cache`).
+6. Compile to flat CSR arrays (:mod:`routing.compile`) and cache them (:mod:`routing.cache`).
 
 Without a file and a place name :func:`load_graph` returns the synthetic town
 (:func:`routing.synthetic.synthetic_town`), the offline fallback.
@@ -48,6 +50,7 @@ from routing.compile import EdgeList, compile_graph
 from routing.errors import MapSourceError, UnknownPlaceError
 from routing.graph import RoadGraph
 from routing.speeds import edge_speed_kph, speed_settings, travel_time_seconds
+from routing.split import split_long_edges
 from routing.synthetic import synthetic_town
 
 __all__ = ["DRIVABLE_HIGHWAYS", "build_settings", "load_graph"]
@@ -78,7 +81,12 @@ _PLACE_TIMEOUT_S = 8
 _NETWORK_PROBE = ("nominatim.openstreetmap.org", 443)
 
 
-def build_settings() -> dict[str, object]:
+SPLIT_EDGES_M = 100
+"""Edges longer than this many metres are cut into pieces (:func:`routing.split.split_long_edges`)
+so that virtual stops can be placed mid-street, not only at intersections."""
+
+
+def build_settings(*, split_edges_m: int | None = SPLIT_EDGES_M) -> dict[str, object]:
     """Every setting that changes the compiled graph (part of the cache key)."""
     return {
         "highways": sorted(DRIVABLE_HIGHWAYS),
@@ -86,6 +94,7 @@ def build_settings() -> dict[str, object]:
         "access_tags": list(_ACCESS_TAGS),
         "simplify_differ": list(_KEEP_NODE_WHEN_DIFFERENT),
         "speeds": speed_settings(),
+        "split_long_edges_m": split_edges_m,
     }
 
 
@@ -171,7 +180,9 @@ def _osmnx_settings(cache_dir: Path | None) -> Iterator[Any]:
             setattr(ox.settings, name, value)
 
 
-def _compile_networkx(raw: Any, *, source: str, key: str) -> RoadGraph:
+def _compile_networkx(
+    raw: Any, *, source: str, key: str, split_edges_m: int | None = SPLIT_EDGES_M
+) -> RoadGraph:
     """Filter, reduce to the largest SCC, simplify and compile an OSMnx MultiDiGraph."""
     import networkx as nx
     import osmnx as ox
@@ -226,6 +237,8 @@ def _compile_networkx(raw: Any, *, source: str, key: str) -> RoadGraph:
             flags=_edge_flags(data, highway),
             geometry=(lats, lons),
         )
+    if split_edges_m is not None:
+        edges = split_long_edges(edges, max_piece_m=split_edges_m)
     compiled = compile_graph(edges, source=source, cache_key=key)
     if compiled.n_nodes < 2:
         raise MapSourceError(f"{source} has no connected drivable road network; check the extract")
@@ -294,6 +307,7 @@ def load_graph(
     place: str | None = None,
     cache_dir: Path | None = None,
     use_cache: bool = True,
+    split_edges_m: int | None = SPLIT_EDGES_M,
 ) -> RoadGraph:
     """Load, filter, compile and cache a drivable road graph.
 
@@ -308,6 +322,9 @@ def load_graph(
         Graph cache directory; default :func:`routing.cache.default_cache_dir`.
     use_cache : bool
         Read and write the cache (False always builds and writes nothing).
+    split_edges_m : int or None
+        Cut edges longer than this many metres into equal pieces at new nodes, so virtual
+        stops can sit mid-street (default 100 m); None keeps the simplified edges whole.
 
     Returns
     -------
@@ -329,7 +346,11 @@ def load_graph(
     if source is None and place is None:
         return synthetic_town()
     directory = cache_dir if cache_dir is not None else default_cache_dir()
-    settings = build_settings()
+    if split_edges_m is not None and split_edges_m <= 0:
+        raise MapSourceError(
+            f"split_edges_m must be a positive number of metres or None, got {split_edges_m}"
+        )
+    settings = build_settings(split_edges_m=split_edges_m)
 
     if source is not None:
         path = Path(source)
@@ -368,7 +389,9 @@ def load_graph(
             )
 
     raw = _read_osm_file(Path(source)) if source is not None else _load_place(label, directory)
-    graph = _compile_networkx(raw, source=label, key=key if use_cache else "")
+    graph = _compile_networkx(
+        raw, source=label, key=key if use_cache else "", split_edges_m=split_edges_m
+    )
     if use_cache:
         with contextlib.suppress(OSError):
             write_cached_graph(graph, directory, key)

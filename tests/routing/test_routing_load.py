@@ -26,6 +26,7 @@ from routing.speeds import (
     parse_maxspeed,
     travel_time_seconds,
 )
+from routing.split import SPLIT_NODE_OSM_ID
 
 # Raw osmnx.graph_from_xml node counts from ../shared/data/README.md (every way, footways too).
 RAW_NODES = {"krems": 2879, "north-bayreuth": 7893, "andorra": 3814, "monaco": 2332}
@@ -67,17 +68,29 @@ def test_every_real_extract_loads_as_one_drivable_strongly_connected_graph(
 ) -> None:
     graph = real_graph(osm_path(name))
     assert_valid_road_graph(graph)
-    # Drivable and simplified: fewer nodes than the raw graph of every way, but a real town.
-    assert 200 < graph.n_nodes < RAW_NODES[name]
+    # Drivable and simplified: fewer OSM nodes than the raw graph of every way, but a real
+    # town (the nodes added by splitting long edges have osm id -1).
+    split = graph.node_osm_id == SPLIT_NODE_OSM_ID
+    assert 200 < (~split).sum() < RAW_NODES[name]
     assert set(graph.edge_highway) <= DRIVABLE_HIGHWAYS
     assert {"residential", "tertiary"} <= set(graph.edge_highway)
     assert graph.source == f"{name}.osm.bz2"
-    # Every travel time is ceil(length / speed) with the speed the loader chose.
-    expected = [
-        travel_time_seconds(int(length), float(speed))
-        for length, speed in zip(graph.edge_length_m, graph.edge_speed_kph, strict=True)
-    ]
-    assert np.array_equal(graph.edge_travel_time_s, expected)
+    # Every travel time is ceil(length / speed) with the speed the loader chose, on edges
+    # between OSM nodes. Long edges were cut into pieces of at most 100 m at new nodes (osm
+    # id -1); a piece's seconds are its share of the whole edge's, within a second and a half
+    # of length / speed.
+    expected = np.array(
+        [
+            travel_time_seconds(int(length), float(speed))
+            for length, speed in zip(graph.edge_length_m, graph.edge_speed_kph, strict=True)
+        ]
+    )
+    piece = split[graph.edge_source] | split[graph.edge_target]
+    assert np.array_equal(graph.edge_travel_time_s[~piece], expected[~piece])
+    exact = graph.edge_length_m * 3.6 / graph.edge_speed_kph
+    assert (np.abs(graph.edge_travel_time_s[piece] - exact[piece]) < 1.5).all()
+    assert graph.edge_length_m[piece].max() <= 100
+    assert split.sum() > graph.n_nodes // 4
     # Curved roads keep their shape: some edges have interior geometry points.
     assert (np.diff(graph.geometry_offsets) > 2).sum() > graph.n_edges // 4
     assert any(graph.edge_name)
@@ -173,7 +186,26 @@ TINY_OSM = """<?xml version="1.0" encoding="UTF-8"?>
 def tiny_graph(tmp_path_factory: pytest.TempPathFactory) -> RoadGraph:
     path = tmp_path_factory.mktemp("tiny") / "tiny.osm"
     path.write_text(TINY_OSM, encoding="utf-8")
-    return load_graph(path, use_cache=False)
+    return load_graph(path, use_cache=False, split_edges_m=None)
+
+
+def test_tiny_extract_cut_at_50_m_gets_mid_street_nodes_shared_by_both_directions(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tiny.osm"
+    path.write_text(TINY_OSM, encoding="utf-8")
+    graph = load_graph(path, use_cache=False, split_edges_m=50)
+    whole = load_graph(path, use_cache=False, split_edges_m=None)
+    # A-B and C-D are 100 m: 2 pieces each, one new node each. B-C is about 120 m: 3 pieces,
+    # two new nodes. D->A (one way, about 100 m): one new node. 4 + 1 + 1 + 2 + 1 = 9 nodes.
+    added = graph.node_osm_id == SPLIT_NODE_OSM_ID
+    assert (int(added.sum()), graph.n_nodes) == (5, 9)
+    # Two-way roads share their new nodes: 7 edges become 2 + 2 + 3 + 3 + 2 + 2 + 2 = 16.
+    assert graph.n_edges == 16
+    # Metres and seconds of the pieces add up to the whole edges': the graph totals agree.
+    assert graph.edge_length_m.sum() == whole.edge_length_m.sum()
+    assert graph.edge_travel_time_s.sum() == whole.edge_travel_time_s.sum()
+    assert graph.edge_length_m.max() <= 50
 
 
 def _edge(graph: RoadGraph, u_osm: int, v_osm: int) -> int:
