@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,18 @@ SPACINGS_M = (150, 250, 400)
 POINTS = 1000
 SEED = 3
 MAX_WALK_M = 300
+
+
+@dataclass(frozen=True)
+class Row:
+    """One extract and spacing; each pair is (edges kept whole, edges cut)."""
+
+    extract: str
+    spacing_m: int
+    nodes: tuple[int, int]
+    stops: tuple[int, int]
+    uncovered: tuple[float, float]
+    median_walk_m: tuple[float, float]
 
 
 def road_points(graph: RoadGraph, count: int, seed: int) -> list[tuple[float, float]]:
@@ -81,22 +93,16 @@ def main() -> int:
         # cut graph follows exactly.
         points = road_points(whole, POINTS, SEED)
         for spacing in SPACINGS_M:
-            started = time.perf_counter()
             whole_stops, whole_miss, whole_median = uncovered_share(whole, spacing, points)
             cut_stops, cut_miss, cut_median = uncovered_share(cut, spacing, points)
             rows.append(
-                (
+                Row(
                     name,
                     spacing,
-                    whole.n_nodes,
-                    cut.n_nodes,
-                    whole_stops,
-                    cut_stops,
-                    whole_miss,
-                    cut_miss,
-                    whole_median,
-                    cut_median,
-                    time.perf_counter() - started,
+                    (whole.n_nodes, cut.n_nodes),
+                    (whole_stops, cut_stops),
+                    (whole_miss, cut_miss),
+                    (whole_median, cut_median),
                 )
             )
 
@@ -118,23 +124,12 @@ def main() -> int:
         "whole | no stop within 300 m, cut | uncovered cut / whole | median walk m, whole / cut |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for (
-        name,
-        spacing,
-        whole_nodes,
-        cut_nodes,
-        whole_stops,
-        cut_stops,
-        whole_miss,
-        cut_miss,
-        whole_median,
-        cut_median,
-        _,
-    ) in rows:
+    for row in rows:
+        (whole_miss, cut_miss), (whole_median, cut_median) = row.uncovered, row.median_walk_m
         ratio = f"{cut_miss / whole_miss:.2f}" if whole_miss else "—"
         print(
-            f"| {name} | {spacing} | {whole_nodes:,} / {cut_nodes:,} | {whole_stops} / "
-            f"{cut_stops} | {whole_miss:.1%} | {cut_miss:.1%} | {ratio} | "
+            f"| {row.extract} | {row.spacing_m} | {row.nodes[0]:,} / {row.nodes[1]:,} | "
+            f"{row.stops[0]} / {row.stops[1]} | {whole_miss:.1%} | {cut_miss:.1%} | {ratio} | "
             f"{whole_median:.0f} / {cut_median:.0f} |"
         )
     print(
