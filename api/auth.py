@@ -17,6 +17,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from api.storage.models import Meta, Rider, VehicleRow
 
@@ -126,7 +127,17 @@ def _unauthorized(message: str) -> HTTPException:
     )
 
 
-def _optional_principal(
+# The dependencies are ``async``: FastAPI runs a plain ``def`` dependency on a worker thread,
+# and that hand-off (twice per request, GIL hand-over included) cost more than the check itself.
+# Only the token lookup, which reads storage, goes to a thread.
+
+
+def _principal_from_storage(engine: Engine, token: str) -> Principal | None:
+    with Session(engine) as session:
+        return principal_for_token(session, token)
+
+
+async def _optional_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
@@ -135,14 +146,13 @@ def _optional_principal(
             raise _unauthorized("Authorization header must be 'Bearer <token>'")
         return None
     engine: Engine = request.app.state.service.engine
-    with Session(engine) as session:
-        principal = principal_for_token(session, credentials.credentials)
+    principal = await run_in_threadpool(_principal_from_storage, engine, credentials.credentials)
     if principal is None:
         raise _unauthorized("unknown or revoked token; register with POST /v1/riders")
     return principal
 
 
-def _principal(
+async def _principal(
     principal: Annotated[Principal | None, Depends(_optional_principal)],
 ) -> Principal:
     if principal is None:
@@ -150,13 +160,13 @@ def _principal(
     return principal
 
 
-def _rider(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+async def _rider(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
     if principal.role is not Role.RIDER:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this endpoint needs a rider token")
     return principal
 
 
-def _operator(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+async def _operator(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
     if principal.role is not Role.OPERATOR:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this endpoint needs the operator token")
     return principal

@@ -13,8 +13,11 @@ from api.service import DispatchService
 __all__ = ["ServiceDep", "SessionDep", "get_service"]
 
 
-def get_service(request: Request) -> DispatchService:
-    """The app's :class:`DispatchService` (``app.state.service``)."""
+async def get_service(request: Request) -> DispatchService:
+    """The app's :class:`DispatchService` (``app.state.service``).
+
+    ``async`` so FastAPI calls it on the event loop (a plain ``def`` would be a thread hop).
+    """
     service: DispatchService = request.app.state.service
     return service
 

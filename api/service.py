@@ -7,8 +7,14 @@ Reached from a request as ``request.app.state.service`` (dependency ``ServiceDep
   while its trips finish). Times inside each are seconds since that day's local midnight, so
   ``now`` is negative for tomorrow's Dispatcher. Vehicles have a daily shift (times of day) and
   appear in every day's Dispatcher; shifts end by 24:00.
-- **Serialised**: every Dispatcher call runs on one dedicated thread (``call``), so calls never
-  interleave and the event loop never blocks on a quote or a snapshot.
+- **Serialised**: every Dispatcher call holds one lock (``_lock``); calls run on one dedicated
+  thread (``call``), so they never interleave and the event loop never waits for storage.
+  Quotes are the exception (``quote``): once the day is loaded, a quote runs on the event loop
+  under that lock (a millisecond or two of pure computation, no storage), because handing it
+  to the thread and back costs more than the quote itself: the two threads then take turns on
+  the GIL, and each turn can wait a whole switch interval (5 ms). While the Dispatcher thread
+  holds the lock (a booking writing to storage, a tick) the quote waits for it without
+  blocking the event loop (``_acquire_on_loop``); the thread wakes it when it lets go.
 - **Durable**: a booking change writes the booking row *and* the day's Dispatcher snapshot in
   one database transaction before the caller is answered (``_persist``). On start every day is
   rebuilt with ``Dispatcher.from_snapshot`` and re-checked against the booking rows.
@@ -29,9 +35,12 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import heapq
 import json
 import logging
 import secrets
+import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -58,7 +67,7 @@ from api.storage.models import (
 from api.timeutil import ServiceClock
 from dispatch.dispatcher import Dispatcher, QuoteResult
 from dispatch.errors import DispatchError, OfferError, UnknownRequestError
-from dispatch.events import DispatchEvent
+from dispatch.events import DispatchEvent, Expired
 from dispatch.model import (
     CancelledBy,
     Channel,
@@ -168,9 +177,21 @@ class DispatchService:
         self.reoptimize_time_limit_s = base.reoptimize_time_limit_s
         self.bus = EventBus()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="noriai-dispatcher")
+        self._lock = threading.Lock()
+        """Held by every call into a Dispatcher or ``_offers`` (one at a time, any thread)."""
+        self._lock_waiters: list[asyncio.Future[None]] = []
+        """Quotes on the event loop waiting for the Dispatcher thread to let go of ``_lock``."""
+        self.quote_paths: Counter[str] = Counter()
+        """How many quotes ran on the event loop ("inline") and on the Dispatcher "thread"."""
         self._solver = ThreadPoolExecutor(1, thread_name_prefix="noriai-reoptimizer")
         self._days: dict[dt.date, Dispatcher] = {}
         self._offers: dict[str, OfferContext] = {}
+        self._offer_ids: dict[str, tuple[str, ...]] = {}
+        """Public offer ids of each quoted request (request id -> ids), to drop them together."""
+        self._offer_expiry: list[tuple[float, str]] = []
+        """Heap of (POSIX time the offer expires, public id): pruning touches only those due."""
+        self._finished: dict[dt.date, list[str]] = {}
+        """Expired and rejected quotes per day, not yet dropped from the Dispatcher."""
         self._places = {place.id: place for place in bundle.places}
         self._tasks: list[asyncio.Task[None]] = []
         self.reoptimizations = 0
@@ -213,7 +234,34 @@ class DispatchService:
     async def call(self, function: Callable[[], T]) -> T:
         """Run ``function`` on the Dispatcher thread (serialised with every other call)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, function)
+        return await loop.run_in_executor(self._executor, self._locked, loop, function)
+
+    def _locked(self, loop: asyncio.AbstractEventLoop, function: Callable[[], T]) -> T:
+        """Run ``function`` holding the lock, then wake the quotes waiting for it."""
+        try:
+            with self._lock:
+                return function()
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(self._wake_lock_waiters)
+
+    def _wake_lock_waiters(self) -> None:
+        waiters, self._lock_waiters = self._lock_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _acquire_on_loop(self) -> None:
+        """Take ``_lock`` on the event loop; while the thread holds it, wait without blocking.
+
+        No wake-up is lost: a failed attempt and the waiter's registration happen in one step
+        of the loop, and every release by the thread schedules a wake-up after that step.
+        """
+        loop = asyncio.get_running_loop()
+        while not self._lock.acquire(blocking=False):
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._lock_waiters.append(waiter)
+            await waiter
 
     async def mutate(
         self, day: dt.date, change: Callable[[Dispatcher, int], Sequence[DispatchEvent]]
@@ -371,18 +419,21 @@ class DispatchService:
             self._reload(day)
             raise
 
-    def _compact(self, day: dt.date) -> None:
-        """Forget expired and rejected quotes of ``day`` once there are many (memory, speed)."""
-        dispatcher = self._days.get(day)
-        if dispatcher is None:
-            return
-        finished = sum(
-            record.status in (RequestStatus.EXPIRED, RequestStatus.REJECTED)
-            for record in dispatcher.requests().values()
-        )
-        if finished >= COMPACT_AFTER_FINISHED_QUOTES:
-            kept = compact_snapshot(dispatcher.snapshot(), keep=LIVE_STATUSES)
-            self._days[day] = self._restore(day, _dumps(kept))
+    def _forget_finished(self, day: dt.date, request_ids: Sequence[str] = ()) -> None:
+        """Note expired quotes of ``day``; drop the finished ones from its Dispatcher once
+        there are many (memory, snapshot size).
+
+        Costs the number of quotes dropped: the ids come from the quotes' rejections and the
+        tick's ``Expired`` events, never from a scan of every request (a busy day holds tens
+        of thousands of open quotes, and a scan under the lock stalls every quote).
+        """
+        pending = self._finished.setdefault(day, [])
+        pending.extend(request_ids)
+        if len(pending) >= COMPACT_AFTER_FINISHED_QUOTES:
+            dispatcher = self._days.get(day)
+            if dispatcher is not None:
+                dispatcher.forget(pending)
+            pending.clear()
 
     def _reload(self, day: dt.date) -> None:
         """Throw away the in-memory day and rebuild it from its stored snapshot."""
@@ -424,6 +475,10 @@ class DispatchService:
         Returns the result and the public offer ids (same order as ``result.offers``). Public
         ids are random and held in memory only: the Dispatcher's own offer ids count per day
         and restart, so they are never shown; after a restart an old offer id is simply gone.
+
+        Runs on the event loop once the day is loaded (see the module docstring), else on the
+        Dispatcher thread; both give the same offers, because both hold the Dispatcher lock for
+        the whole quote.
         """
         if quote.day not in self.open_days():
             raise Problem(
@@ -436,7 +491,10 @@ class DispatchService:
         def work() -> tuple[QuoteResult, tuple[str, ...]]:
             dispatcher = self.dispatcher(quote.day)
             result = dispatcher.quote(quote.request, self.clock.seconds_now(quote.day))
+            if result.rejection is not None:
+                self._finished.setdefault(quote.day, []).append(result.request_id)
             public_ids = tuple(_new_id("O") + secrets.token_hex(4) for _ in result.offers)
+            midnight = self.clock.midnight(quote.day).timestamp()
             for public_id, offer in zip(public_ids, result.offers, strict=True):
                 self._offers[public_id] = OfferContext(
                     day=quote.day,
@@ -445,8 +503,22 @@ class DispatchService:
                     destination_place_id=quote.destination_place_id,
                     quoted_by=principal.key if principal else None,
                 )
+                heapq.heappush(self._offer_expiry, (midnight + offer.expires_at, public_id))
+            if public_ids:
+                self._offer_ids[quote.request.id] = public_ids
             return result, public_ids
 
+        if quote.day in self._days:
+            await self._acquire_on_loop()
+            try:
+                # Checked again under the lock: a tick may have dropped the day meanwhile, and
+                # loading a day reads storage, which must not happen on the event loop.
+                if quote.day in self._days:
+                    self.quote_paths["inline"] += 1
+                    return work()
+            finally:
+                self._lock.release()
+        self.quote_paths["thread"] += 1  # the day's first quote: loading it reads storage
         return await self.call(work)
 
     async def book(
@@ -528,8 +600,8 @@ class DispatchService:
                     )
                 )
             self._persist(day, dispatcher, events, extra)
-            for other in [k for k, c in self._offers.items() if c.request.id == booking.id]:
-                del self._offers[other]
+            for other in self._offer_ids.pop(booking.id, ()):
+                self._offers.pop(other, None)
             return 201, booking, False, day, events
 
         status_code, booking, replayed, day, events = await self.call(work)
@@ -788,14 +860,21 @@ class DispatchService:
         for day in await self.call(self.loaded_days):
             if day < today - dt.timedelta(days=1):
                 await self.call(functools.partial(self._days.pop, day, None))
+                await self.call(functools.partial(self._finished.pop, day, None))
                 continue
-            await self.mutate(day, lambda d, now: d.tick(now))
-            await self.call(functools.partial(self._compact, day))
+            events = await self.mutate(day, lambda d, now: d.tick(now))
+            expired = [event.request_id for event in events if isinstance(event, Expired)]
+            await self.call(functools.partial(self._forget_finished, day, expired))
 
         def prune() -> None:
-            for offer_id, context in list(self._offers.items()):
-                if context.offer.expires_at < self.clock.seconds_now(context.day) - 60:
-                    del self._offers[offer_id]
+            """Forget public offer ids a minute after their offer expired."""
+            until = self.clock.now().timestamp() - 60
+            heap = self._offer_expiry
+            while heap and heap[0][0] < until:
+                _, offer_id = heapq.heappop(heap)
+                context = self._offers.pop(offer_id, None)
+                if context is not None:
+                    self._offer_ids.pop(context.request.id, None)
 
         await self.call(prune)
         if self._last_sweep is None or self.clock.now() - self._last_sweep > SWEEP_EVERY:
@@ -890,9 +969,8 @@ DURABLE_STATUSES = frozenset(
     )
 )
 """Requests a stored snapshot keeps: everything that was ever booked."""
-LIVE_STATUSES = DURABLE_STATUSES | {RequestStatus.OFFERED.value}
-"""Requests the in-memory Dispatcher keeps when compacted: booked ones and open offers."""
 COMPACT_AFTER_FINISHED_QUOTES = 200
+"""Finished (expired or rejected) quotes of a day dropped from its Dispatcher together."""
 SWEEP_EVERY = dt.timedelta(minutes=10)
 """How often finished history of riders without consent is anonymised."""
 

@@ -15,6 +15,7 @@ no longer ``offered``); nothing is booked twice.
 
 from __future__ import annotations
 
+import heapq
 import math
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
@@ -169,6 +170,13 @@ class Dispatcher:
         self._last_reoptimized: Seconds | None = None
         self._at_risk: dict[str, set[tuple[str, str]]] = {}
         self._timings: dict[str, tuple[tuple[int, bool, NodeId, Seconds], PlanTiming]] = {}
+        # Offered requests by expiry, so a tick touches only the offers that are due:
+        # (latest expiry of the request's offers, arrival, request id). Entries go stale when
+        # the request is booked, re-quoted or forgotten; expire_offers skips those. Arrival
+        # numbers the requests in the order they entered _records (events keep that order).
+        self._expiry_heap: list[tuple[Seconds, int, str]] = []
+        self._arrival: dict[str, int] = {}
+        self._arrivals = 0
         for vehicle in vehicles:
             self.add_vehicle(vehicle, vehicle.shift_start)
 
@@ -259,6 +267,12 @@ class Dispatcher:
                 self._offers[offer.id] = offer
             record = transition(record, S.OFFERED, now, offer_ids=tuple(o.id for o in offers))
             event = Offered(time=now, request_id=request.id, offers=offers)
+        if request.id not in self._arrival:
+            self._arrival[request.id] = self._arrivals
+            self._arrivals += 1
+        if offers:
+            expiry = max(offer.expires_at for offer in offers)
+            heapq.heappush(self._expiry_heap, (expiry, self._arrival[request.id], request.id))
         self._records[request.id] = record
         self._state_version += 1
         return QuoteResult(
@@ -483,17 +497,46 @@ class Dispatcher:
         return events
 
     def expire_offers(self, now: Seconds) -> list[DispatchEvent]:
-        """Mark offered requests whose offers all expired before ``now`` as expired."""
-        events: list[DispatchEvent] = []
-        for request_id, record in list(self._records.items()):
-            if record.status is not S.OFFERED:
-                continue
+        """Mark offered requests whose offers all expired before ``now`` as expired.
+
+        Events come in the order the requests were first quoted. Cost: the offers due, not
+        all requests (a server holds tens of thousands of open quotes).
+        """
+        due: dict[str, int] = {}
+        heap = self._expiry_heap
+        while heap and heap[0][0] < now:
+            _, arrival, request_id = heapq.heappop(heap)
+            record = self._records.get(request_id)
+            if record is None or record.status is not S.OFFERED:
+                continue  # stale: booked, expired or forgotten since
             expiry = max((self._offers[o].expires_at for o in record.offer_ids), default=now - 1)
-            if now > expiry:
-                self._records[request_id] = transition(record, S.EXPIRED, now)
-                events.append(Expired(time=now, request_id=request_id))
-                self._state_version += 1
+            if now > expiry:  # else re-quoted: its newer entry is still in the heap
+                due[request_id] = arrival
+        events: list[DispatchEvent] = []
+        for request_id in sorted(due, key=due.__getitem__):
+            self._records[request_id] = transition(self._records[request_id], S.EXPIRED, now)
+            events.append(Expired(time=now, request_id=request_id))
+            self._state_version += 1
         return events
+
+    def forget(self, request_ids: Iterable[str]) -> int:
+        """Drop expired and rejected requests and their offers; returns how many were dropped.
+
+        Other requests (open offers, bookings and everything after) are kept whatever the
+        ids say. A server calls this to keep memory and snapshots small; the result is the
+        same as a snapshot without those requests restored with :meth:`from_snapshot`.
+        """
+        dropped = 0
+        for request_id in request_ids:
+            record = self._records.get(request_id)
+            if record is None or record.status not in (S.EXPIRED, S.REJECTED):
+                continue
+            for offer_id in record.offer_ids:
+                self._offers.pop(offer_id, None)
+            del self._records[request_id]
+            self._arrival.pop(request_id, None)
+            dropped += 1
+        return dropped
 
     # --- re-optimization in three steps, so a server can run the solve off its event loop --
     def reoptimization_problem(self, now: Seconds) -> ReoptimizationProblem:
@@ -652,6 +695,17 @@ class Dispatcher:
         for item in data["offers"]:
             offer: Offer = decode(Offer, item)
             dispatcher._offers[offer.id] = offer
+        for arrival, (request_id, record) in enumerate(dispatcher._records.items()):
+            dispatcher._arrival[request_id] = arrival
+            if record.status is S.OFFERED:
+                offers = dispatcher._offers
+                expiry = max(
+                    (offers[o].expires_at for o in record.offer_ids if o in offers),
+                    default=-(2**62),  # no offer left: expires at the next tick
+                )
+                dispatcher._expiry_heap.append((expiry, arrival, request_id))
+        heapq.heapify(dispatcher._expiry_heap)
+        dispatcher._arrivals = len(dispatcher._records)
         dispatcher._offer_seq = int(data["offer_seq"])
         dispatcher._state_version = int(data["state_version"])
         dispatcher._last_reoptimized = data["last_reoptimized"]

@@ -96,7 +96,9 @@ class WalkingAccess:
         edge = point.edge
         ends = [int(self._graph.edge_source[edge]), int(self._graph.edge_target[edge])]
         offsets = np.array([point.along_m, float(self._graph.edge_length_m[edge]) - point.along_m])
-        distances = dijkstra(walking_csr(self._graph), directed=False, indices=ends, limit=budget)
+        # The walking matrix is symmetric already, so the directed search gives the undirected
+        # distances; directed=False would rebuild the symmetric matrix on every call (5x slower).
+        distances = dijkstra(walking_csr(self._graph), directed=True, indices=ends, limit=budget)
         at_stops = distances[:, self._stop_nodes] + offsets[:, np.newaxis]
         walk = at_stops.min(axis=0) + point.distance_m
         found = []
