@@ -39,24 +39,27 @@ __all__ = ["WEIGHTS", "GraphOracle", "build_matrix", "weight_csr"]
 WEIGHTS = ("travel_time", "length")
 """Edge weights: ``"travel_time"`` in whole seconds, ``"length"`` in whole metres."""
 
+_INT32_MAX = np.iinfo(np.int32).max
 _PARALLEL_MIN_WORK = 2_000_000
 """Below this many (sources x nodes) extra threads cost more than they save."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Arcs:
-    """A CSR adjacency as int64 arrays for the compiled search (:func:`routing.dial.dial_rows`)."""
+    """A CSR adjacency as int32 arrays for the compiled search (:func:`routing.dial.dial_rows`)."""
 
-    indptr: npt.NDArray[np.int64]
-    indices: npt.NDArray[np.int64]
-    weights: npt.NDArray[np.int64]
+    indptr: npt.NDArray[np.int32]
+    indices: npt.NDArray[np.int32]
+    weights: npt.NDArray[np.int32]
 
     @classmethod
     def of(cls, csr: csr_matrix) -> _Arcs:
+        # Weights are whole seconds or metres; above MAX_WEIGHT the scipy path is used, so
+        # clipping here only keeps the int32 cast defined.
         return cls(
-            indptr=np.ascontiguousarray(csr.indptr, dtype=np.int64),
-            indices=np.ascontiguousarray(csr.indices, dtype=np.int64),
-            weights=np.ascontiguousarray(csr.data, dtype=np.int64),
+            indptr=np.ascontiguousarray(csr.indptr, dtype=np.int32),
+            indices=np.ascontiguousarray(csr.indices, dtype=np.int32),
+            weights=np.ascontiguousarray(np.minimum(csr.data, _INT32_MAX), dtype=np.int32),
         )
 
 
@@ -67,7 +70,7 @@ class _WeightedGraph:
     ``csr[u, v]`` is the weight of the chosen edge u->v (float64, exact integers);
     ``edge_of_entry[k]`` is the graph edge behind CSR entry ``k``; ``reverse`` is the
     transposed CSR (for distances *to* a node); ``arcs`` and ``reverse_arcs`` are the same
-    two adjacencies as int64 arrays for the compiled search.
+    two adjacencies as int32 arrays for the compiled search.
     """
 
     csr: csr_matrix
@@ -167,8 +170,9 @@ def _rows(
     if arcs.weights.size and (arcs.weights.min() < 1 or arcs.weights.max() > MAX_WEIGHT):
         return _rows_scipy(arcs, sources, columns)
     unique, inverse = np.unique(columns, return_inverse=True)
-    column_of_node = np.full(arcs.indptr.size - 1, -1, dtype=np.int64)
-    column_of_node[unique] = np.arange(unique.size, dtype=np.int64)
+    column_of_node = np.full(arcs.indptr.size - 1, -1, dtype=np.int32)
+    column_of_node[unique] = np.arange(unique.size, dtype=np.int32)
+    origins = sources.astype(np.int32)
     out = np.empty((sources.size, unique.size), dtype=np.int32)
     blocks = [
         block for block in np.array_split(np.arange(sources.size), max(1, workers)) if block.size
@@ -180,7 +184,7 @@ def _rows(
             arcs.indptr,
             arcs.indices,
             arcs.weights,
-            sources[start:stop],
+            origins[start:stop],
             column_of_node,
             out[start:stop],
         )

@@ -8,31 +8,32 @@ import numpy.typing as npt
 from routing.dial import OVERFLOW, dial_rows
 
 
-def csr(n: int, arcs: list[tuple[int, int, int]]) -> tuple[npt.NDArray[np.int64], ...]:
+def csr(n: int, arcs: list[tuple[int, int, int]]) -> tuple[npt.NDArray[np.int32], ...]:
     """(indptr, indices, weights) of ``arcs`` given as (from, to, weight)."""
     arcs = sorted(arcs)
-    indptr = np.zeros(n + 1, dtype=np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int32)
     for source, _, _ in arcs:
         indptr[source + 1] += 1
     np.cumsum(indptr, out=indptr)
-    indices = np.array([target for _, target, _ in arcs], dtype=np.int64)
-    weights = np.array([weight for _, _, weight in arcs], dtype=np.int64)
+    indices = np.array([target for _, target, _ in arcs], dtype=np.int32)
+    weights = np.array([weight for _, _, weight in arcs], dtype=np.int32)
     return indptr, indices, weights
 
 
 def run(n: int, arcs: list[tuple[int, int, int]], sources: list[int], columns: list[int]):  # type: ignore[no-untyped-def]
     indptr, indices, weights = csr(n, arcs)
-    column_of_node = np.full(n, -1, dtype=np.int64)
+    column_of_node = np.full(n, -1, dtype=np.int32)
     column_of_node[columns] = np.arange(len(columns))
     out = np.zeros((len(sources), len(columns)), dtype=np.int32)
     missing = dial_rows(
-        indptr, indices, weights, np.asarray(sources, dtype=np.int64), column_of_node, out
+        indptr, indices, weights, np.asarray(sources, dtype=np.int32), column_of_node, out
     )
     return missing, out
 
 
-def test_a_node_first_reached_late_is_moved_to_an_earlier_bucket() -> None:
-    # 0 -> 1 directly costs 10; 0 -> 2 -> 1 costs 1 + 2 = 3, found after 1 sits in bucket 10.
+def test_a_node_first_reached_late_gets_an_entry_in_an_earlier_bucket() -> None:
+    # 0 -> 1 directly costs 10; 0 -> 2 -> 1 costs 1 + 2 = 3, found after 1 sits in bucket 10
+    # (that entry is skipped when bucket 10 comes up).
     # 1 -> 3 costs 4, so 3 is at 3 + 4 = 7 (not 10 + 4 = 14).
     arcs = [(0, 1, 10), (0, 2, 1), (2, 1, 2), (1, 3, 4)]
     missing, out = run(4, arcs, [0], [1, 2, 3])
