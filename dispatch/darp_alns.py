@@ -250,7 +250,7 @@ def alns_improve(
     *,
     deadline: float,
     rng: np.random.Generator,
-    temperature_factor: float = 0.05,
+    temperature_factor: float = 2.0,
     min_removed_share: float = 0.05,
     max_removed_share: float = 0.3,
     max_removed: int = 30,
@@ -262,8 +262,11 @@ def alns_improve(
     Requests missing from ``routes`` are inserted as soon as a feasible place is found. Returns
     routes at least as good: fewer unserved requests, or as many and no more distance. Each
     iteration removes between ``min_removed_share`` and ``max_removed_share`` of the requests
-    (at most ``max_removed``, at least 2). ``stats``, when given, receives ``iterations``,
-    ``accepted``, ``improved`` (new best found) and the final operator weights.
+    (at most ``max_removed``, at least 2). The annealing temperature falls exponentially from
+    ``temperature_factor`` x the mean distance per request to a hundredth of that (2.0 was
+    best of 0.05, 0.3, 1, 2 and 4 on a8-64, a7-84, a8-96 at 60 s). ``stats``, when given,
+    receives ``iterations``, ``accepted``, ``improved`` (new best found) and the final operator
+    weights.
     """
     model = _Model(instance)
     data, n = model.data, model.n
