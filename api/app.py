@@ -10,9 +10,11 @@ at the first start), rebuilds every stored day and starts the periodic work. The
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -134,6 +136,30 @@ def install_error_handlers(app: FastAPI) -> None:
         return _problem(500, "internal error; it was logged, please retry later")
 
 
+GC_FREEZE_EVERY_S = 5.0
+GC_FULL_EVERY_S = 600.0
+
+
+async def _short_gc_pauses() -> None:
+    """Keep the cyclic collector's pauses short under a steady stream of quotes.
+
+    Open quotes live for their offers' validity (two minutes): at 200 quotes/s that is
+    ~400,000 objects, and every full collection walks all of them (measured: pauses growing
+    24 -> 52 -> 112 ms within 30 s of load, every request in flight waiting). So every
+    ``GC_FREEZE_EVERY_S`` the survivors are frozen (``gc.freeze``: still freed by reference
+    counting when dropped, only no longer walked), and every ``GC_FULL_EVERY_S`` everything is
+    unfrozen and collected once, so that reference cycles frozen meanwhile are not kept.
+    """
+    last_full = time.monotonic()
+    while True:
+        await asyncio.sleep(GC_FREEZE_EVERY_S)
+        if time.monotonic() - last_full >= GC_FULL_EVERY_S:
+            gc.unfreeze()
+            gc.collect()
+            last_full = time.monotonic()
+        gc.freeze()
+
+
 def create_app(
     settings: Settings,
     *,
@@ -187,9 +213,12 @@ def create_app(
         # stalls every request in flight. Objects are still freed by reference counting.
         gc.collect()
         gc.freeze()
+        collector = asyncio.create_task(_short_gc_pauses()) if background else None
         try:
             yield
         finally:
+            if collector is not None:
+                collector.cancel()
             await service.stop()
             engine.dispose()
 
