@@ -455,7 +455,16 @@ def main() -> None:
 
 
 def goal_met(row: Row) -> bool:
-    """At least GOAL_RATE answered quotes per second and p99 under GOAL_P99_S."""
+    """At least GOAL_RATE quotes per second answered, p99 under GOAL_P99_S, no errors.
+
+    Constant rate: the GOAL_RATE offered were all answered (the achieved rate is a little
+    lower only by the last answer's own latency; a server that cannot keep up answers late,
+    and the latency from the due time shows that).
+    """
+    if row.late is not None:
+        offered = round(MEASURE_S * OPEN_RATE)
+        kept_up = OPEN_RATE >= GOAL_RATE and row.ok == offered
+        return row.errors == 0 and kept_up and row.p99 < GOAL_P99_S
     return row.errors == 0 and row.rate >= GOAL_RATE and row.p99 < GOAL_P99_S
 
 
@@ -486,8 +495,10 @@ def print_section(rows: list[Row]) -> None:
         f"(request k due at start + k / {OPEN_RATE:.0f} s, sent by client k mod {CLIENTS}); "
         "latency counts from each request's due time, not from when it was sent, so a slow "
         "answer that delays the client's next send is counted in full (no coordinated "
-        "omission). Late sends: requests whose client was still waiting for its previous "
-        "answer when they were due. Client: `http.client`, "
+        "omission). requests/s: answered / time from the first due time to the last answer. "
+        "Late sends: requests whose client was still waiting for its previous answer when "
+        "they were due. The goal counts as met when all offered quotes were answered and p99 "
+        "< 250 ms. Client: `http.client`, "
         f"{OPEN_PROCESSES} processes x {CLIENTS // OPEN_PROCESSES} threads (light, no shared "
         "GIL for all 50). It runs after the closed-loop rows, against the same server.\n"
         "- Server CPU ms/request: the server process's CPU time (user + system, from `/proc`) "
@@ -506,7 +517,8 @@ def print_section(rows: list[Row]) -> None:
         goal = ("met" if goal_met(row) else "NOT met") if row.endpoint.startswith("POST") else ""
         late = "" if row.late is None else str(row.late)
         print(
-            f"| {load_name} | {client} | {row.endpoint} | {row.rate:.0f} | {row.p50 * 1000:.1f} "
+            f"| {load_name} | {client} | {row.endpoint} | {row.rate:.{1 if is_open else 0}f} "
+            f"| {row.p50 * 1000:.1f} "
             f"| {row.p99 * 1000:.1f} | {row.ok} | {row.errors} | {late} | {row.cpu_ms:.2f} "
             f"| {goal} |"
         )
@@ -521,9 +533,10 @@ def print_section(rows: list[Row]) -> None:
     for row in rows:
         if row.late is not None:
             print(
-                f"- Constant rate: {row.rate:.0f} of {OPEN_RATE:.0f} quotes/s offered were "
-                f"answered, p99 {row.p99 * 1000:.0f} ms from the due time, {row.late} late "
-                f"sends; goal {'met' if goal_met(row) else 'NOT met'}."
+                f"- Constant rate: {row.ok} of {round(MEASURE_S * OPEN_RATE)} quotes offered "
+                f"at {OPEN_RATE:.0f}/s answered ({row.rate:.1f}/s from the first due time to "
+                f"the last answer), p99 {row.p99 * 1000:.0f} ms from the due time, {row.late} "
+                f"late sends; goal {'met' if goal_met(row) else 'NOT met'}."
             )
     load1, load5, _ = os.getloadavg()
     print(
