@@ -147,7 +147,7 @@ def to_pdp_problem(instance: DarpInstance, *, allow_unserved: bool = False) -> P
 
 
 ORTOOLS_SHARE = 0.5
-"""Share of the time limit given to OR-Tools on the whole instance (at most
+"""Share of a limit below :data:`ALNS_MIN_S` given to OR-Tools on the whole instance (at most
 :data:`ORTOOLS_MAX_S`); the rest goes to the ruin-and-recreate search of
 :mod:`dispatch.darp_lns`, which keeps improving where OR-Tools' guided local search stalls."""
 
@@ -161,13 +161,10 @@ the pure-Python one; compiling its kernels takes some 10 s once per process, too
 ALNS_ORTOOLS_SHARE = 0.15
 """Share of the time limit given to OR-Tools before the compiled search."""
 
-FIRST_SOLUTIONS = (
-    "parallel_cheapest_insertion",
-    "local_cheapest_insertion",
-    "sequential_cheapest_insertion",
-    "local_cheapest_cost_insertion",
-)
-"""OR-Tools first-solution strategies tried in turn (the first two below 30 s)."""
+FIRST_SOLUTIONS = ("parallel_cheapest_insertion", "local_cheapest_insertion")
+"""OR-Tools first-solution strategies, each given an equal share of the OR-Tools phase.
+(Sequential and local-cost cheapest insertion were tried too; the compiled search made them
+unnecessary.)"""
 
 
 def solve_darp(
@@ -185,7 +182,11 @@ def solve_darp(
         Search variation.
     plain : bool
         True: the textbook OR-Tools model (see docs/darp.md): same constraints, requests may be
-        rejected at a penalty, path-cheapest-arc first solution, guided local search, no tuning.
+        rejected at a penalty, parallel cheapest insertion, guided local search, no tuning.
+
+    Otherwise OR-Tools runs first (:data:`ORTOOLS_SHARE` of the limit, or
+    :data:`ALNS_ORTOOLS_SHARE` from :data:`ALNS_MIN_S` on), then the rest of the limit goes to
+    the pure-Python ruin-and-recreate (below :data:`ALNS_MIN_S`) or the compiled adaptive LNS.
     """
     started = time.perf_counter()
     n = instance.requests
@@ -209,7 +210,7 @@ def solve_darp(
         phase = min(time_limit_s * share, ORTOOLS_MAX_S)
         # Guided local search barely leaves the basin of its first solution here, so several
         # first-solution strategies each get a share and the best answer goes on.
-        strategies = FIRST_SOLUTIONS[: 2 if time_limit_s < 30 or compiled else len(FIRST_SOLUTIONS)]
+        strategies = FIRST_SOLUTIONS
         solution = min(
             (
                 solve_pdp(
@@ -228,7 +229,7 @@ def solve_darp(
         for route in solution.routes
     )
     if not plain and solution.feasible:
-        improve = alns_improve if time_limit_s >= ALNS_MIN_S else improve_routes
+        improve = alns_improve if compiled else improve_routes
         routes = improve(instance, routes, deadline=deadline, rng=np.random.default_rng(seed))
     served = {node for route in routes for node in route if node <= n}
     unserved = tuple(i for i in range(1, n + 1) if i not in served)
