@@ -41,7 +41,7 @@ import logging
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -134,6 +134,16 @@ class OfferContext:
     quoted_by: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class DurableWrite:
+    """One change to store: the day's snapshot (JSON), booking statuses, extra rows."""
+
+    day: dt.date
+    snapshot: str
+    statuses: dict[str, str | None]
+    extra: tuple[Any, ...]
+
+
 def _new_id(prefix: str = "") -> str:
     return prefix + secrets.token_hex(6)
 
@@ -180,6 +190,8 @@ class DispatchService:
         self._lock = threading.Lock()
         """Held by every call into a Dispatcher or ``_offers`` (one at a time, any thread)."""
         self._lock_waiters: list[asyncio.Future[None]] = []
+        self._thread_wants_lock = 0
+        """Set while the Dispatcher thread waits for ``_lock``: quotes then let it go first."""
         """Quotes on the event loop waiting for the Dispatcher thread to let go of ``_lock``."""
         self.quote_paths: Counter[str] = Counter()
         """How many quotes ran on the event loop ("inline") and on the Dispatcher "thread"."""
@@ -238,10 +250,26 @@ class DispatchService:
 
     def _locked(self, loop: asyncio.AbstractEventLoop, function: Callable[[], T]) -> T:
         """Run ``function`` holding the lock, then wake the quotes waiting for it."""
+        with self._thread_lock(loop):
+            return function()
+
+    @contextlib.contextmanager
+    def _thread_lock(self, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+        """Hold the lock on the Dispatcher thread; on release wake the quotes waiting.
+
+        The thread goes first: while it waits, quotes on the event loop do not take the lock
+        (without that, back-to-back quotes would take it again each time it is let go, and a
+        booking would wait for a pause in the stream of quotes).
+        """
+        self._thread_wants_lock += 1
         try:
-            with self._lock:
-                return function()
+            self._lock.acquire()
         finally:
+            self._thread_wants_lock -= 1
+        try:
+            yield
+        finally:
+            self._lock.release()
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
                 loop.call_soon_threadsafe(self._wake_lock_waiters)
 
@@ -251,14 +279,28 @@ class DispatchService:
             if not waiter.done():
                 waiter.set_result(None)
 
+    async def read(self, function: Callable[[], T]) -> T:
+        """Run ``function`` on the event loop under the Dispatcher lock (see ``quote``).
+
+        For short in-memory work only: no storage, no waiting, never loading a day (use
+        :meth:`call` for those). While the Dispatcher thread holds the lock, this waits for
+        it without blocking the event loop.
+        """
+        await self._acquire_on_loop()
+        try:
+            return function()
+        finally:
+            self._lock.release()
+
     async def _acquire_on_loop(self) -> None:
         """Take ``_lock`` on the event loop; while the thread holds it, wait without blocking.
 
         No wake-up is lost: a failed attempt and the waiter's registration happen in one step
-        of the loop, and every release by the thread schedules a wake-up after that step.
+        of the loop, and every release by the thread schedules a wake-up after that step. The
+        Dispatcher thread goes first when it is waiting for the lock (``_thread_lock``).
         """
         loop = asyncio.get_running_loop()
-        while not self._lock.acquire(blocking=False):
+        while self._thread_wants_lock or not self._lock.acquire(blocking=False):
             waiter: asyncio.Future[None] = loop.create_future()
             self._lock_waiters.append(waiter)
             await waiter
@@ -387,37 +429,63 @@ class DispatchService:
         extra: Sequence[Any] = (),
     ) -> None:
         """Commit the day's snapshot, booking statuses named by ``events`` and ``extra`` rows."""
-        snapshot = _dumps(compact_snapshot(dispatcher.snapshot(), keep=DURABLE_STATUSES))
+        write = self._durable_write(day, dispatcher, events, extra)
         try:
-            with Session(self.engine, expire_on_commit=False) as session:
-                state = session.get(DayState, day)
-                if state is None:
-                    state = DayState(service_day=day, snapshot=snapshot, revision=1)
-                else:
-                    state.snapshot = snapshot
-                    state.revision += 1
-                    state.updated_at = utc_now()
-                session.add(state)
-                for row in extra:
-                    session.add(row)
-                touched = {
-                    request_id
-                    for event in events
-                    if (request_id := getattr(event, "request_id", None)) is not None
-                }
-                extra_ids = {getattr(row, "id", None) for row in extra if isinstance(row, Booking)}
-                for request_id in sorted(touched - extra_ids):
-                    booking = session.get(Booking, request_id)
-                    if booking is None:
-                        continue
-                    status = self._status(dispatcher, request_id)
-                    if status is not None and booking.status != status:
-                        booking.status = status
-                        session.add(booking)
-                session.commit()
+            self._commit(write)
         except Exception:
             self._reload(day)
             raise
+
+    def _durable_write(
+        self,
+        day: dt.date,
+        dispatcher: Dispatcher,
+        events: Sequence[DispatchEvent],
+        extra: Sequence[Any] = (),
+    ) -> DurableWrite:
+        """What ``_commit`` stores for a change (memory only: runs under the lock).
+
+        The snapshot encodes only booked requests: the open quotes (tens of thousands on a
+        busy day) are neither stored nor encoded.
+        """
+        durable = dispatcher.snapshot(statuses=DURABLE_REQUEST_STATUSES)
+        touched = {
+            request_id
+            for event in events
+            if (request_id := getattr(event, "request_id", None)) is not None
+        }
+        extra_ids = {getattr(row, "id", None) for row in extra if isinstance(row, Booking)}
+        return DurableWrite(
+            day=day,
+            snapshot=_dumps(compact_snapshot(durable, keep=DURABLE_STATUSES)),
+            statuses={
+                request_id: self._status(dispatcher, request_id)
+                for request_id in sorted(touched - extra_ids)
+            },
+            extra=tuple(extra),
+        )
+
+    def _commit(self, write: DurableWrite) -> None:
+        """Store a change in one transaction (storage only: needs no lock)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            state = session.get(DayState, write.day)
+            if state is None:
+                state = DayState(service_day=write.day, snapshot=write.snapshot, revision=1)
+            else:
+                state.snapshot = write.snapshot
+                state.revision += 1
+                state.updated_at = utc_now()
+            session.add(state)
+            for row in write.extra:
+                session.add(row)
+            for request_id, status in write.statuses.items():
+                booking = session.get(Booking, request_id)
+                if booking is None:
+                    continue
+                if status is not None and booking.status != status:
+                    booking.status = status
+                    session.add(booking)
+            session.commit()
 
     def _forget_finished(self, day: dt.date, request_ids: Sequence[str] = ()) -> None:
         """Note expired quotes of ``day``; drop the finished ones from its Dispatcher once
@@ -508,16 +576,16 @@ class DispatchService:
                 self._offer_ids[quote.request.id] = public_ids
             return result, public_ids
 
-        if quote.day in self._days:
-            await self._acquire_on_loop()
-            try:
-                # Checked again under the lock: a tick may have dropped the day meanwhile, and
-                # loading a day reads storage, which must not happen on the event loop.
-                if quote.day in self._days:
-                    self.quote_paths["inline"] += 1
-                    return work()
-            finally:
-                self._lock.release()
+        def inline() -> tuple[QuoteResult, tuple[str, ...]] | None:
+            # Checked under the lock: a tick may have dropped the day meanwhile, and loading
+            # a day reads storage, which must not happen on the event loop.
+            if quote.day not in self._days:
+                return None
+            self.quote_paths["inline"] += 1
+            return work()
+
+        if quote.day in self._days and (answer := await self.read(inline)) is not None:
+            return answer
         self.quote_paths["thread"] += 1  # the day's first quote: loading it reads storage
         return await self.call(work)
 
@@ -537,7 +605,14 @@ class DispatchService:
         a retry with the same key and body gets the same booking (``replayed`` True).
         """
 
+        loop = asyncio.get_running_loop()
+
         def work() -> tuple[int, Booking, bool, dt.date | None, list[DispatchEvent]]:
+            # On the Dispatcher thread, one booking after another, but holding the Dispatcher
+            # lock only for the change in memory: the storage reads before it and the commit
+            # after it let quotes go on (a booking re-checks its offer against the plans of
+            # the moment anyway). Nothing else writes meanwhile: every write runs on this
+            # thread.
             with Session(self.engine, expire_on_commit=False) as session:
                 if idempotency_key is not None:
                     record = session.exec(
@@ -565,6 +640,21 @@ class DispatchService:
                     f"offer {offer_id} is already booked as booking {existing.id}",
                     reason="offer_already_booked",
                 )
+            with self._thread_lock(loop):
+                day, booking, events, write = change()
+            try:
+                self._commit(write)
+            except Exception:
+                with self._thread_lock(loop):
+                    self._reload(day)  # back to the last durable state
+                raise
+            with self._thread_lock(loop):
+                for other in self._offer_ids.pop(booking.id, ()):
+                    self._offers.pop(other, None)
+            return 201, booking, False, day, events
+
+        def change() -> tuple[dt.date, Booking, list[DispatchEvent], DurableWrite]:
+            """The booking in memory (under the lock): checks, Dispatcher, what to store."""
             context = self._offers.get(offer_id)
             if context is None:
                 raise Problem(
@@ -599,12 +689,11 @@ class DispatchService:
                         body=_dumps({"id": booking.id, "vehicle_id": vehicle_id}),
                     )
                 )
-            self._persist(day, dispatcher, events, extra)
-            for other in self._offer_ids.pop(booking.id, ()):
-                self._offers.pop(other, None)
-            return 201, booking, False, day, events
+            return day, booking, list(events), self._durable_write(day, dispatcher, events, extra)
 
-        status_code, booking, replayed, day, events = await self.call(work)
+        status_code, booking, replayed, day, events = await loop.run_in_executor(
+            self._executor, work
+        )
         if day is not None:
             self.bus.publish(day, events)
         return status_code, booking, replayed
@@ -710,7 +799,7 @@ class DispatchService:
                 break
             return result
 
-        return await self.call(work)
+        return await self.read(work)  # memory only: no thread hop
 
     async def plans(self, day: dt.date) -> dict[str, VehicleState]:
         """Every vehicle's state (with plan) on ``day``."""
@@ -969,6 +1058,7 @@ DURABLE_STATUSES = frozenset(
     )
 )
 """Requests a stored snapshot keeps: everything that was ever booked."""
+DURABLE_REQUEST_STATUSES = frozenset(RequestStatus(value) for value in DURABLE_STATUSES)
 COMPACT_AFTER_FINISHED_QUOTES = 200
 """Finished (expired or rejected) quotes of a day dropped from its Dispatcher together."""
 SWEEP_EVERY = dt.timedelta(minutes=10)

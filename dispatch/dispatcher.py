@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -655,13 +655,24 @@ class Dispatcher:
         return self._timing(vehicle_id, now)
 
     # --- persistence -------------------------------------------------------------------
-    def snapshot(self) -> dict[str, Any]:
-        """The whole state as JSON-serialisable data (for storage and crash recovery)."""
+    def snapshot(self, *, statuses: Collection[RequestStatus] | None = None) -> dict[str, Any]:
+        """The whole state as JSON-serialisable data (for storage and crash recovery).
+
+        ``statuses``: keep only the requests in these statuses and their offers (None: all).
+        A server storing only booked requests passes them here, so that the open quotes it
+        holds (tens of thousands) are not encoded with every booking only to be dropped.
+        """
+        records = list(self._records.values())
+        offers = list(self._offers.values())
+        if statuses is not None:
+            records = [r for r in records if r.status in statuses]
+            kept = {r.request.id for r in records}
+            offers = [o for o in offers if o.request_id in kept]
         return {
             "format": SNAPSHOT_FORMAT,
             "vehicles": [encode(v) for v in self._vehicles.values()],
-            "records": [encode(r) for r in self._records.values()],
-            "offers": [encode(o) for o in self._offers.values()],
+            "records": [encode(r) for r in records],
+            "offers": [encode(o) for o in offers],
             "offer_seq": self._offer_seq,
             "state_version": self._state_version,
             "last_reoptimized": self._last_reoptimized,

@@ -76,3 +76,17 @@ def test_forget_drops_only_expired_and_rejected_requests_and_their_offers() -> N
         Expired(time=NOW + 300, request_id="open"),
         Expired(time=NOW + 300, request_id="old"),
     ]
+
+
+def test_snapshot_of_chosen_statuses_keeps_those_requests_and_only_their_offers() -> None:
+    d = make()
+    d.quote(depart("open"), NOW)
+    booked = d.quote(depart("booked"), NOW).offers[0]
+    d.book(booked.id, NOW + 5)
+    full = d.snapshot()
+    durable = d.snapshot(statuses={RequestStatus.ASSIGNED})
+    assert [r["request"]["id"] for r in full["records"]] == ["open", "booked"]
+    assert [r["request"]["id"] for r in durable["records"]] == ["booked"]
+    assert {o["request_id"] for o in durable["offers"]} == {"booked"}
+    assert durable["vehicles"] == full["vehicles"]
+    assert durable["offer_seq"] == full["offer_seq"]
