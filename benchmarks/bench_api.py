@@ -503,7 +503,8 @@ def print_section(rows: list[Row]) -> None:
         "GIL for all 50). It runs after the closed-loop rows, against the same server.\n"
         "- Server CPU ms/request: the server process's CPU time (user + system, from `/proc`) "
         "during the row divided by the requests answered; it includes the server's own "
-        "periodic work (ticks every 5 s).\n"
+        "periodic work (ticks every 5 s). It is lower at saturation, where requests are "
+        "handled back to back, than at 200/s, where each request wakes an idle server.\n"
     )
     print(
         "| load | client | endpoint | requests/s | p50 ms | p99 ms | answered 200 | other "
@@ -538,6 +539,19 @@ def print_section(rows: list[Row]) -> None:
                 f"the last answer), p99 {row.p99 * 1000:.0f} ms from the due time, {row.late} "
                 f"late sends; goal {'met' if goal_met(row) else 'NOT met'}."
             )
+    quote_rows = [row for row in rows if row.endpoint.startswith("POST")]
+
+    def names(selected: list[Row]) -> str:
+        labels = [
+            "constant rate" if row.late is not None else f"closed loop ({row.client})"
+            for row in selected
+        ]
+        return "; ".join(labels) if labels else "none"
+
+    print(
+        f"\n**Goal met by:** {names([r for r in quote_rows if goal_met(r)])}. "
+        f"**Not met by:** {names([r for r in quote_rows if not goal_met(r)])}."
+    )
     load1, load5, _ = os.getloadavg()
     print(
         f"\nLoad average when the run ended: {load1:.1f} (1 min), {load5:.1f} (5 min) on "
