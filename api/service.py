@@ -13,8 +13,10 @@ Reached from a request as ``request.app.state.service`` (dependency ``ServiceDep
   under that lock (a millisecond or two of pure computation, no storage), because handing it
   to the thread and back costs more than the quote itself: the two threads then take turns on
   the GIL, and each turn can wait a whole switch interval (5 ms). While the Dispatcher thread
-  holds the lock (a booking writing to storage, a tick) the quote waits for it without
-  blocking the event loop (``_acquire_on_loop``); the thread wakes it when it lets go.
+  holds the lock (a tick, a driver event, a booking's change in memory) the quote waits for it
+  without blocking the event loop (``_acquire_on_loop``); the thread wakes it when it lets go.
+  A booking holds the lock only for its change in memory: its storage reads and its commit run
+  on the Dispatcher thread without it (``book``), so quotes go on meanwhile.
 - **Durable**: a booking change writes the booking row *and* the day's Dispatcher snapshot in
   one database transaction before the caller is answered (``_persist``). On start every day is
   rebuilt with ``Dispatcher.from_snapshot`` and re-checked against the booking rows.
@@ -190,9 +192,10 @@ class DispatchService:
         self._lock = threading.Lock()
         """Held by every call into a Dispatcher or ``_offers`` (one at a time, any thread)."""
         self._lock_waiters: list[asyncio.Future[None]] = []
-        self._thread_wants_lock = 0
-        """Set while the Dispatcher thread waits for ``_lock``: quotes then let it go first."""
         """Quotes on the event loop waiting for the Dispatcher thread to let go of ``_lock``."""
+        self._thread_wants_lock = 0
+        """Non-zero while the Dispatcher thread waits for ``_lock`` (only that thread changes
+        it): quotes then let it go first."""
         self.quote_paths: Counter[str] = Counter()
         """How many quotes ran on the event loop ("inline") and on the Dispatcher "thread"."""
         self._solver = ThreadPoolExecutor(1, thread_name_prefix="noriai-reoptimizer")
