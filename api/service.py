@@ -15,8 +15,9 @@ Reached from a request as ``request.app.state.service`` (dependency ``ServiceDep
   the GIL, and each turn can wait a whole switch interval (5 ms). While the Dispatcher thread
   holds the lock (a tick, a driver event, a booking's change in memory) the quote waits for it
   without blocking the event loop (``_acquire_on_loop``); the thread wakes it when it lets go.
-  A booking holds the lock only for its change in memory: its storage reads and its commit run
-  on the Dispatcher thread without it (``book``), so quotes go on meanwhile.
+  A booking (``book``) or a change through ``mutate`` holds the lock only for its change in
+  memory: its storage reads and its commit run on the Dispatcher thread without it, so quotes
+  go on meanwhile (all writes still run one after another on that thread).
 - **Durable**: a booking change writes the booking row *and* the day's Dispatcher snapshot in
   one database transaction before the caller is answered (``_persist``). On start every day is
   rebuilt with ``Dispatcher.from_snapshot`` and re-checked against the booking rows.
@@ -319,20 +320,32 @@ class DispatchService:
         propagates. Dispatch errors reach the caller unchanged (the app maps them to 4xx).
         """
 
+        loop = asyncio.get_running_loop()
+
         def work() -> list[DispatchEvent]:
-            dispatcher = self.dispatcher(day)
-            try:
-                events = list(change(dispatcher, self.clock.seconds_now(day)))
-            except DispatchError:
-                raise  # refused before changing anything (the Dispatcher's contract)
-            except Exception:
-                self._reload(day)  # a bug half-way: back to the last durable state
-                raise
-            if any(type(event).__name__ not in TRANSIENT_EVENTS for event in events):
-                self._persist(day, dispatcher, events)
+            # The lock covers the change in memory only; the commit runs after it on this
+            # thread (every write runs here, one after another), so quotes go on meanwhile.
+            with self._thread_lock(loop):
+                dispatcher = self.dispatcher(day)
+                try:
+                    events = list(change(dispatcher, self.clock.seconds_now(day)))
+                except DispatchError:
+                    raise  # refused before changing anything (the Dispatcher's contract)
+                except Exception:
+                    self._reload(day)  # a bug half-way: back to the last durable state
+                    raise
+                durable = any(type(event).__name__ not in TRANSIENT_EVENTS for event in events)
+                write = self._durable_write(day, dispatcher, events) if durable else None
+            if write is not None:
+                try:
+                    self._commit(write)
+                except Exception:
+                    with self._thread_lock(loop):
+                        self._reload(day)
+                    raise
             return events
 
-        events = await self.call(work)
+        events = await loop.run_in_executor(self._executor, work)
         self.bus.publish(day, events)
         return events
 
