@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from api.area import ServiceAreaBundle, build_service_area
 from api.auth import Principal, Role
-from api.service import DispatchService, QuoteInput
+from api.service import DispatchService, DurableWrite, QuoteInput
 from api.settings import Settings
 from api.storage.engine import make_engine, migrate
 from api.storage.models import Booking, VehicleRow
@@ -170,3 +170,35 @@ def test_quote_waits_while_the_dispatcher_thread_holds_the_lock_then_runs_inline
         return result
 
     assert run_with_service(tmp_path, bundle, scenario).offers
+
+
+@pytest.mark.timeout(120)
+def test_quotes_go_on_while_a_booking_is_being_committed(
+    tmp_path: Path, bundle: ServiceAreaBundle
+) -> None:
+    async def scenario(service: DispatchService) -> None:
+        _, offer_ids = await service.quote(station_to_hospital(service, north_m=0, hour=10), None)
+        committing, release = threading.Event(), threading.Event()
+        commit = service._commit
+
+        def slow_commit(write: DurableWrite) -> None:  # a slow disk
+            committing.set()
+            release.wait(30)
+            commit(write)
+
+        service._commit = slow_commit  # type: ignore[method-assign]
+        booking = asyncio.ensure_future(book(service, offer_ids[0]))
+        assert await asyncio.to_thread(committing.wait, 30)
+        # The booking is in the plans (not yet stored): the quote is answered meanwhile.
+        quote = station_to_hospital(service, north_m=150, hour=10)
+        result, _ = await asyncio.wait_for(service.quote(quote, None), 10)
+        assert result.offers
+        assert not booking.done()
+        release.set()
+        row = await booking
+        with Session(service.engine) as session:
+            stored = session.get(Booking, row.id)
+        assert stored is not None
+        assert stored.status == RequestStatus.ASSIGNED.value
+
+    run_with_service(tmp_path, bundle, scenario)
