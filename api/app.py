@@ -157,6 +157,8 @@ async def _short_gc_pauses() -> None:
             gc.unfreeze()
             gc.collect()
             last_full = time.monotonic()
+        else:
+            gc.collect(1)  # the young generations (cheap): their garbage is not frozen
         gc.freeze()
 
 
