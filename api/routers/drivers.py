@@ -557,7 +557,13 @@ class DriverHub:
                         },
                     )
 
-        await self.service.call(read)
+        # Like :meth:`read`: frozen values read on the event loop when every day involved is
+        # loaded, so a burst of bookings queued on the Dispatcher thread does not hold back
+        # the tablets' task.assigned (and the route.updated sent with it).
+        if {days[vehicle_id] for vehicle_id in tasks} <= set(self.service.loaded_days()):
+            read()
+        else:
+            await self.service.call(read)
 
     # --- routes --------------------------------------------------------------------------
     async def _route_inputs(self, vehicle_ids: Sequence[str]) -> dict[str, RouteInput]:
