@@ -13,23 +13,19 @@ import math
 from collections.abc import Sequence
 
 from routing.compile import EdgeList
+from routing.geo import haversine_m
 
 __all__ = ["SPLIT_NODE_OSM_ID", "split_long_edges"]
 
 SPLIT_NODE_OSM_ID = -1
 """``node_osm_id`` of the nodes added by splitting (they are not OSM nodes)."""
 
-_EARTH_RADIUS_M = 6_371_008.8
-
 
 def _cumulative_m(lats: Sequence[float], lons: Sequence[float]) -> list[float]:
-    """Distance in metres from the first vertex to each vertex (equirectangular per segment)."""
+    """Distance in metres from the first vertex to each vertex (great circle per segment)."""
     total = [0.0]
     for k in range(1, len(lats)):
-        mean_lat = math.radians((lats[k] + lats[k - 1]) / 2)
-        dx = math.radians(lons[k] - lons[k - 1]) * math.cos(mean_lat)
-        dy = math.radians(lats[k] - lats[k - 1])
-        total.append(total[-1] + _EARTH_RADIUS_M * math.hypot(dx, dy))
+        total.append(total[-1] + haversine_m(lats[k - 1], lons[k - 1], lats[k], lons[k]))
     return total
 
 

@@ -28,12 +28,12 @@ import time
 import numpy as np
 
 from routing.compile import EdgeList, compile_graph
+from routing.geo import EARTH_RADIUS_M, haversine_m
 from routing.graph import RoadGraph
 from routing.speeds import edge_speed_kph, travel_time_seconds
 
 __all__ = ["synthetic_town"]
 
-_EARTH_RADIUS_M = 6_371_008.8
 _ROW_ARTERIALS = (118, 121, 49, 252, 294, 401, 459, 400)
 _COLUMN_ARTERIALS = (64, 325, 33, 7, 23, 59, 130, 381)
 _ROW_STREETS = (
@@ -66,15 +66,6 @@ _ARTERIAL_EVERY = 8
 _ARTERIAL_OFFSET = 4
 _REMOVED_SHARE = 0.03
 _JITTER_SHARE = 0.08
-
-
-def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlambda = math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * _EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
 def _street_name(names: tuple[str, ...], index: int) -> str:
@@ -118,7 +109,7 @@ def synthetic_town(
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
     lat0, lon0 = origin
-    metres_per_degree_lat = math.pi * _EARTH_RADIUS_M / 180.0
+    metres_per_degree_lat = math.pi * EARTH_RADIUS_M / 180.0
     metres_per_degree_lon = metres_per_degree_lat * math.cos(math.radians(lat0))
     jitter = rng.uniform(-_JITTER_SHARE, _JITTER_SHARE, size=(rows, cols, 2)) * spacing_m
 
@@ -151,7 +142,7 @@ def synthetic_town(
         """Add u->v (oneway >= 0) and v->u (oneway <= 0)."""
         lat_u, lon_u = edges.node_lat[u], edges.node_lon[u]
         lat_v, lon_v = edges.node_lat[v], edges.node_lon[v]
-        length_m = max(1, round(_haversine_m(lat_u, lon_u, lat_v, lon_v)))
+        length_m = max(1, round(haversine_m(lat_u, lon_u, lat_v, lon_v)))
         speed = edge_speed_kph(highway, maxspeed)
         seconds = travel_time_seconds(length_m, speed)
         pairs = []
