@@ -212,9 +212,15 @@ def running_server(
             database.drop()
 
 
-def add_vehicle(operator: httpx.Client, vehicle_id: str, depot: Mapping[str, Any]) -> Any:
-    """Add an all-day vehicle (8 seats, 1 wheelchair place) at ``depot`` (a place with lat,
-    lon); returns the answer's JSON (``id``, ``driver_token``, ...)."""
+def add_vehicle(
+    operator: httpx.Client,
+    vehicle_id: str,
+    depot: Mapping[str, Any],
+    *,
+    shift_end: str = "24:00",
+) -> Any:
+    """Add a vehicle (8 seats, 1 wheelchair place, shift from 00:00 to ``shift_end``) at
+    ``depot`` (a place with lat, lon); returns the answer's JSON (``id``, ``driver_token``, ...)."""
     added = operator.post(
         "/v1/vehicles",
         json={
@@ -223,7 +229,7 @@ def add_vehicle(operator: httpx.Client, vehicle_id: str, depot: Mapping[str, Any
             "wheelchair_places": 1,
             "depot": {"lat": depot["lat"], "lon": depot["lon"]},
             "shift_start": "00:00",
-            "shift_end": "24:00",
+            "shift_end": shift_end,
         },
     )
     assert added.status_code == 201, added.text

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import api_helpers
 import pytest
 from api_helpers import OPERATOR_TOKEN, Server, quote_body, register, server_env
 from websockets.asyncio.client import ClientConnection, connect
@@ -49,29 +49,14 @@ def add_vehicle(driver_server: Server) -> Iterator[Any]:
     def add(vehicle_id: str, shift_end: str = "24:00") -> str:
         added.append(vehicle_id)
         with driver_server.client(OPERATOR_TOKEN) as operator:
-            return _add_vehicle(operator, vehicle_id, shift_end)
+            station = operator.get("/v1/places/station").json()
+            vehicle = api_helpers.add_vehicle(operator, vehicle_id, station, shift_end=shift_end)
+            return str(vehicle["driver_token"])
 
     yield add
     with driver_server.client(OPERATOR_TOKEN) as operator:
         for vehicle_id in added:
             operator.post(f"/v1/vehicles/{vehicle_id}/retire")
-
-
-def _add_vehicle(operator: httpx.Client, vehicle_id: str, shift_end: str = "24:00") -> str:
-    station = operator.get("/v1/places/station").json()
-    response = operator.post(
-        "/v1/vehicles",
-        json={
-            "id": vehicle_id,
-            "seats": 8,
-            "wheelchair_places": 1,
-            "depot": {"lat": station["lat"], "lon": station["lon"]},
-            "shift_start": "00:00",
-            "shift_end": shift_end,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["driver_token"])
 
 
 def book(server: Server, origin: str, destination: str) -> dict[str, Any]:
