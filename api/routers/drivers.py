@@ -28,7 +28,7 @@ import logging
 import math
 import os
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -276,16 +276,17 @@ class DriverHub:
             lock = self._locks[vehicle_id] = asyncio.Lock()
         return lock
 
-    async def read(self, function: Callable[[], T]) -> T:
+    async def read(self, function: Callable[[], T], *, days: Iterable[dt.date] | None = None) -> T:
         """Run a read-only lookup of the Dispatchers, without queueing behind their thread.
 
-        The Dispatcher thread may be busy for seconds with a burst of quotes; a tablet must
-        still get its route within a second. The lookups here only read dicts of frozen
-        values (plans, vehicle states, records), which CPython reads atomically, so they run
-        right here on the event loop when today's Dispatcher exists; otherwise (it must be
-        created, which writes) they go through ``service.call``.
+        The Dispatcher thread may be busy for seconds with a burst of quotes or bookings; a
+        tablet must still get its route within a second. The lookups here only read dicts of
+        frozen values (plans, vehicle states, records), which CPython reads atomically, so they
+        run right here on the event loop when the Dispatchers of ``days`` (default: today)
+        exist; otherwise (one must be created, which writes) they go through ``service.call``.
         """
-        if self.service.clock.today() in self.service.loaded_days():
+        needed = {self.service.clock.today()} if days is None else set(days)
+        if needed <= set(self.service.loaded_days()):
             return function()
         return await self.service.call(function)
 
@@ -557,13 +558,7 @@ class DriverHub:
                         },
                     )
 
-        # Like :meth:`read`: frozen values read on the event loop when every day involved is
-        # loaded, so a burst of bookings queued on the Dispatcher thread does not hold back
-        # the tablets' task.assigned (and the route.updated sent with it).
-        if {days[vehicle_id] for vehicle_id in tasks} <= set(self.service.loaded_days()):
-            read()
-        else:
-            await self.service.call(read)
+        await self.read(read, days=(days[vehicle_id] for vehicle_id in tasks))
 
     # --- routes --------------------------------------------------------------------------
     async def _route_inputs(self, vehicle_ids: Sequence[str]) -> dict[str, RouteInput]:
